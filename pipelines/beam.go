@@ -1,0 +1,375 @@
+package pipelines
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/nebras-ai/nebras/model/tokenizer"
+	"github.com/nebras-ai/nebras/transforms"
+)
+
+// The DoFns below are thin: each one decodes its input, calls the shared
+// reader, processor or writer, and encodes what it emits. They are structs
+// with exported fields only, registered in init, because remote runners
+// rebuild them from their serialized form in a worker binary; a captured
+// closure or an unexported field would not survive the trip.
+
+func init() {
+	beam.RegisterType(reflect.TypeOf((*inputFile)(nil)).Elem())
+	beam.RegisterCoder(reflect.TypeOf((*Stats)(nil)).Elem(), encodeStats, decodeStats)
+
+	register.DoFn6x1[context.Context, inputFile, func([]byte), func(string, []byte), func(int, []byte), func(Stats), error](&readFileFn{})
+	register.DoFn5x1[context.Context, []byte, func(int, []byte), func(int, []byte), func(Stats), error](&processBatchFn{})
+	register.DoFn5x1[context.Context, string, func(*[]byte) bool, func(int, []byte), func(Stats), error](&assembleTicketFn{})
+	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(int, []byte), func(Stats), error](&dedupFn{})
+	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(Stats), error](&writeShardFn{})
+	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(Stats), error](&writeRejectedFn{})
+	register.DoFn2x1[context.Context, Stats, error](&writeStatsFn{})
+	register.Function2x1(mergeStats)
+
+	register.Emitter1[[]byte]()
+	register.Emitter2[string, []byte]()
+	register.Emitter2[int, []byte]()
+	register.Emitter1[Stats]()
+	register.Iter1[[]byte]()
+}
+
+// batchLines is how many JSONL lines travel as one element. Batching makes
+// the runner's per-element cost (tens of microseconds on Prism) vanish next
+// to the work done per element.
+const (
+	batchLines = 256
+	batchBytes = 1 << 20
+)
+
+// lineBatch is a run of lines from one file, encoded as
+// file, then (line, tooLong, data) triples.
+func appendBatchHeader(b []byte, file string) []byte {
+	return appendString(append(b, wireVersion), file)
+}
+
+func appendBatchLine(b []byte, line int64, tooLong bool, data []byte) []byte {
+	b = binary.AppendVarint(b, line)
+	flag := byte(0)
+	if tooLong {
+		flag = 1
+	}
+	b = append(b, flag)
+	b = binary.AppendUvarint(b, uint64(len(data)))
+	return append(b, data...)
+}
+
+func forEachBatchLine(b []byte, fn func(file string, line int64, tooLong bool, data []byte)) error {
+	if len(b) == 0 || b[0] != wireVersion {
+		return fmt.Errorf("line batch: unknown wire version")
+	}
+	r := wireReader{b: b[1:]}
+	file := r.string()
+	for r.err == nil && len(r.b) > 0 {
+		line := r.varint()
+		flag := r.bytes(1)
+		data := r.bytes(r.uvarint())
+		if r.err == nil {
+			fn(file, line, flag[0] == 1, data)
+		}
+	}
+	if r.err != nil {
+		return fmt.Errorf("line batch: %w", r.err)
+	}
+	return nil
+}
+
+// readFileFn reads one input file: JSONL lines leave in batches, CSV rows
+// leave keyed by ticket id for the group-by-ticket, rows rejected while
+// reading leave as dead letters.
+type readFileFn struct {
+	Shards int
+}
+
+func (f *readFileFn) ProcessElement(ctx context.Context, in inputFile, emitBatch func([]byte), emitRow func(string, []byte), emitReject func(int, []byte), emitStats func(Stats)) error {
+	var (
+		st    Stats
+		batch []byte
+		n     int
+	)
+	flush := func() {
+		if n > 0 {
+			emitBatch(batch)
+		}
+		batch, n = nil, 0
+	}
+	var buf []byte
+	err := readInput(ctx, in, &st, inputSink{
+		line: func(line int64, data []byte, tooLong bool) error {
+			if n == 0 {
+				batch = appendBatchHeader(make([]byte, 0, batchBytes+len(data)+64), in.Path)
+			}
+			batch = appendBatchLine(batch, line, tooLong, data)
+			if n++; n == batchLines || len(batch) >= batchBytes {
+				flush()
+			}
+			return nil
+		},
+		message: func(m csvMessage) error {
+			buf = m.appendTo(buf[:0])
+			emitRow(m.Msg.TicketID, append([]byte(nil), buf...))
+			return nil
+		},
+		reject: func(r rejectRecord) error {
+			emitReject(r.key(f.Shards), r.encode())
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	flush()
+	emitStats(st)
+	return nil
+}
+
+// stageFn holds what the processing DoFns share: the options and, after
+// Setup, the tokenizer and processor.
+type stageFn struct {
+	Opts   Options
+	Shards int
+	// TokenizerPath is where workers load the tokenizer from: "gpt2" or
+	// the copy the driver wrote into the dataset directory.
+	TokenizerPath string
+
+	tok  *tokenizer.Tokenizer
+	proc *processor
+}
+
+func (f *stageFn) setup(ctx context.Context) error {
+	tok, err := loadTokenizer(ctx, f.TokenizerPath)
+	if err != nil {
+		return err
+	}
+	f.tok = tok
+	f.proc = newProcessor(f.Opts, tok, f.Shards)
+	return nil
+}
+
+// processBatchFn parses, cleans, redacts, filters and tokenizes a batch of
+// JSONL lines.
+type processBatchFn struct{ stageFn }
+
+func (f *processBatchFn) Setup(ctx context.Context) error { return f.setup(ctx) }
+
+func (f *processBatchFn) ProcessElement(ctx context.Context, batch []byte, emitConv func(int, []byte), emitReject func(int, []byte), emitStats func(Stats)) error {
+	var st Stats
+	err := forEachBatchLine(batch, func(file string, line int64, tooLong bool, data []byte) {
+		rec, rej, ok := f.proc.jsonLine(file, line, data, tooLong, &st)
+		if rej != nil {
+			emitReject(rej.key(f.Shards), rej.encode())
+		}
+		if ok {
+			emitConv(f.proc.shardOf(&rec), rec.appendTo(nil))
+		}
+	})
+	if err != nil {
+		return err
+	}
+	emitStats(st)
+	return nil
+}
+
+// assembleTicketFn turns a CSV ticket's rows into a prepared conversation.
+type assembleTicketFn struct{ stageFn }
+
+func (f *assembleTicketFn) Setup(ctx context.Context) error { return f.setup(ctx) }
+
+func (f *assembleTicketFn) ProcessElement(ctx context.Context, ticketID string, rows func(*[]byte) bool, emitConv func(int, []byte), emitStats func(Stats)) error {
+	var msgs []csvMessage
+	var raw []byte
+	for rows(&raw) {
+		m, err := decodeCSVMessage(raw)
+		if err != nil {
+			return err
+		}
+		msgs = append(msgs, m)
+	}
+	var st Stats
+	if rec, ok := f.proc.ticket(ticketID, msgs, &st); ok {
+		emitConv(f.proc.shardOf(&rec), rec.appendTo(nil))
+	}
+	emitStats(st)
+	return nil
+}
+
+// dedupFn drops the duplicates among the conversations routed to one
+// content shard and forwards the survivors to the writers by id, packed into
+// one element per writer shard: shards² elements instead of one per
+// conversation keep the second shuffle's per-element cost negligible.
+type dedupFn struct {
+	Shards int
+}
+
+func (f *dedupFn) ProcessElement(ctx context.Context, shard int, recs func(*[]byte) bool, emit func(int, []byte), emitStats func(Stats)) error {
+	all, err := decodeAll(recs)
+	if err != nil {
+		return fmt.Errorf("content shard %d: %w", shard, err)
+	}
+	kept, dups := dedup(all)
+	packs := make([][]byte, f.Shards)
+	for i := range kept {
+		k := idShardOf(kept[i].ID, f.Shards)
+		packs[k] = appendPacked(packs[k], kept[i].appendTo(nil))
+	}
+	for k, p := range packs {
+		if p != nil {
+			emit(k, p)
+		}
+	}
+	emitStats(Stats{Duplicates: dups})
+	return nil
+}
+
+// writeShardFn renders a writer shard's conversations into its Parquet
+// files.
+type writeShardFn struct {
+	stageFn
+	Tmp string
+
+	w *shardWriter
+}
+
+func (f *writeShardFn) Setup(ctx context.Context) error {
+	if err := f.setup(ctx); err != nil {
+		return err
+	}
+	tmpl, err := transforms.NewTemplate(f.tok)
+	if err != nil {
+		return err
+	}
+	f.w = newShardWriter(f.Opts, f.Tmp, f.Shards, tmpl)
+	return nil
+}
+
+func (f *writeShardFn) ProcessElement(ctx context.Context, shard int, packs func(*[]byte) bool, emitStats func(Stats)) error {
+	var all []prepared
+	var raw []byte
+	for packs(&raw) {
+		err := forEachPacked(raw, func(rec []byte) error {
+			p, err := decodePrepared(rec)
+			all = append(all, p)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("shard %d: %w", shard, err)
+		}
+	}
+	st, err := f.w.write(ctx, shard, all)
+	if err != nil {
+		return fmt.Errorf("shard %d: %w", shard, err)
+	}
+	emitStats(st)
+	return nil
+}
+
+func decodeAll(recs func(*[]byte) bool) ([]prepared, error) {
+	var all []prepared
+	var raw []byte
+	for recs(&raw) {
+		p, err := decodePrepared(raw)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, p)
+	}
+	return all, nil
+}
+
+// writeRejectedFn writes one dead-letter file.
+type writeRejectedFn struct {
+	Output, Tmp string
+}
+
+func (f *writeRejectedFn) ProcessElement(ctx context.Context, key int, recs func(*[]byte) bool, emitStats func(Stats)) error {
+	var all []rejectRecord
+	var raw []byte
+	for recs(&raw) {
+		var r rejectRecord
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return fmt.Errorf("dead letter: %w", err)
+		}
+		all = append(all, r)
+	}
+	st, err := writeRejected(ctx, f.Output, f.Tmp, key, all)
+	if err != nil {
+		return err
+	}
+	emitStats(st)
+	return nil
+}
+
+// writeStatsFn hands the merged Stats to the driver through a file, the one
+// channel that works the same on every runner.
+type writeStatsFn struct {
+	Path, Tmp string
+}
+
+func (f *writeStatsFn) ProcessElement(ctx context.Context, st Stats) error {
+	raw, err := encodeStats(st)
+	if err != nil {
+		return err
+	}
+	_, _, err = writeAtomic(ctx, f.Tmp, f.Path, func(w io.Writer) error {
+		_, err := w.Write(raw)
+		return err
+	})
+	return err
+}
+
+func mergeStats(a, b Stats) Stats {
+	a.Merge(b)
+	return a
+}
+
+// plan is what the driver decided before building the graph.
+type plan struct {
+	opts          Options
+	files         []inputFile
+	shards        int
+	tmp           string
+	statsPath     string
+	tokenizerPath string
+}
+
+// buildGraph builds the Beam pipeline for a plan.
+func buildGraph(pl plan) *beam.Pipeline {
+	p, s := beam.NewPipelineWithRoot()
+	stage := stageFn{Opts: pl.opts, Shards: pl.shards, TokenizerPath: pl.tokenizerPath}
+
+	files := beam.Reshuffle(s, beam.CreateList(s, pl.files))
+	batches, rows, readRejects, readStats := beam.ParDo4(s.Scope("Read"), &readFileFn{Shards: pl.shards}, files)
+
+	// Reshuffle spreads the batches of one big file over all workers.
+	batches = beam.Reshuffle(s, batches)
+	jsonConvs, procRejects, procStats := beam.ParDo3(s.Scope("Process"), &processBatchFn{stage}, batches)
+
+	tickets := beam.GroupByKey(s.Scope("GroupTickets"), rows)
+	csvConvs, csvStats := beam.ParDo2(s.Scope("AssembleTickets"), &assembleTicketFn{stage}, tickets)
+
+	// Duplicates meet by content key, then survivors meet the other
+	// conversations sharing their id in the writers.
+	byContent := beam.GroupByKey(s.Scope("GroupByContent"), beam.Flatten(s, jsonConvs, csvConvs))
+	byID, dedupStats := beam.ParDo2(s.Scope("Dedup"), &dedupFn{Shards: pl.shards}, byContent)
+	shardStats := beam.ParDo(s.Scope("WriteShards"), &writeShardFn{stageFn: stage, Tmp: pl.tmp}, beam.GroupByKey(s.Scope("GroupByID"), byID))
+
+	rejects := beam.GroupByKey(s.Scope("GroupRejects"), beam.Flatten(s, readRejects, procRejects))
+	rejectStats := beam.ParDo(s.Scope("WriteRejects"), &writeRejectedFn{Output: pl.opts.Output, Tmp: pl.tmp}, rejects)
+
+	all := beam.Flatten(s, readStats, procStats, csvStats, dedupStats, shardStats, rejectStats)
+	merged := beam.Combine(s.Scope("MergeStats"), mergeStats, all)
+	beam.ParDo0(s.Scope("WriteStats"), &writeStatsFn{Path: pl.statsPath, Tmp: pl.tmp}, merged)
+	return p
+}
