@@ -26,10 +26,10 @@ func init() {
 	beam.RegisterCoder(reflect.TypeOf((*Stats)(nil)).Elem(), encodeStats, decodeStats)
 
 	register.DoFn6x1[context.Context, inputFile, func([]byte), func(string, []byte), func(int, []byte), func(Stats), error](&readFileFn{})
-	register.DoFn5x1[context.Context, []byte, func(int, []byte), func(int, []byte), func(Stats), error](&processBatchFn{})
-	register.DoFn5x1[context.Context, string, func(*[]byte) bool, func(int, []byte), func(Stats), error](&assembleTicketFn{})
-	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(int, []byte), func(Stats), error](&dedupFn{})
-	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(Stats), error](&writeShardFn{})
+	register.DoFn6x1[context.Context, []byte, func(int, []byte), func(int, []byte), func(int, []byte), func(Stats), error](&processBatchFn{})
+	register.DoFn6x1[context.Context, string, func(*[]byte) bool, func(int, []byte), func(int, []byte), func(Stats), error](&assembleTicketFn{})
+	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func([]byte), func(Stats), error](&dedupFn{})
+	register.DoFn5x1[context.Context, int, func(*[]byte) bool, func(*[]byte) bool, func(Stats), error](&writeShardFn{})
 	register.DoFn4x1[context.Context, int, func(*[]byte) bool, func(Stats), error](&writeRejectedFn{})
 	register.DoFn2x1[context.Context, Stats, error](&writeStatsFn{})
 	register.Function2x1(mergeStats)
@@ -158,26 +158,53 @@ func (f *stageFn) setup(ctx context.Context) error {
 	return nil
 }
 
+// emitter sends a prepared conversation to its writer, by id, and its
+// fingerprint to the dedup, by content key. Fingerprints of one bundle
+// element leave packed, one element per content shard, so the dedup's
+// shuffle costs a few elements per batch rather than one per conversation.
+type emitter struct {
+	shards int
+	conv   func(int, []byte)
+	packs  [][]byte
+}
+
+func (e *emitter) add(rec *prepared) {
+	e.conv(idShardOf(rec.ID, e.shards), rec.appendTo(nil))
+	fp := rec.fingerprint()
+	k := contentShardOf(fp.Key, e.shards)
+	e.packs[k] = appendPacked(e.packs[k], fp.appendTo(nil))
+}
+
+func (e *emitter) flush(emitFP func(int, []byte)) {
+	for k, p := range e.packs {
+		if p != nil {
+			emitFP(k, p)
+		}
+	}
+}
+
 // processBatchFn parses, cleans, redacts, filters and tokenizes a batch of
 // JSONL lines.
 type processBatchFn struct{ stageFn }
 
 func (f *processBatchFn) Setup(ctx context.Context) error { return f.setup(ctx) }
 
-func (f *processBatchFn) ProcessElement(ctx context.Context, batch []byte, emitConv func(int, []byte), emitReject func(int, []byte), emitStats func(Stats)) error {
+func (f *processBatchFn) ProcessElement(ctx context.Context, batch []byte, emitConv func(int, []byte), emitFP func(int, []byte), emitReject func(int, []byte), emitStats func(Stats)) error {
 	var st Stats
+	out := emitter{shards: f.Shards, conv: emitConv, packs: make([][]byte, f.Shards)}
 	err := forEachBatchLine(batch, func(file string, line int64, tooLong bool, data []byte) {
 		rec, rej, ok := f.proc.jsonLine(file, line, data, tooLong, &st)
 		if rej != nil {
 			emitReject(rej.key(f.Shards), rej.encode())
 		}
 		if ok {
-			emitConv(f.proc.shardOf(&rec), rec.appendTo(nil))
+			out.add(&rec)
 		}
 	})
 	if err != nil {
 		return err
 	}
+	out.flush(emitFP)
 	emitStats(st)
 	return nil
 }
@@ -187,7 +214,7 @@ type assembleTicketFn struct{ stageFn }
 
 func (f *assembleTicketFn) Setup(ctx context.Context) error { return f.setup(ctx) }
 
-func (f *assembleTicketFn) ProcessElement(ctx context.Context, ticketID string, rows func(*[]byte) bool, emitConv func(int, []byte), emitStats func(Stats)) error {
+func (f *assembleTicketFn) ProcessElement(ctx context.Context, ticketID string, rows func(*[]byte) bool, emitConv func(int, []byte), emitFP func(int, []byte), emitStats func(Stats)) error {
 	var msgs []csvMessage
 	var raw []byte
 	for rows(&raw) {
@@ -199,42 +226,41 @@ func (f *assembleTicketFn) ProcessElement(ctx context.Context, ticketID string, 
 	}
 	var st Stats
 	if rec, ok := f.proc.ticket(ticketID, msgs, &st); ok {
-		emitConv(f.proc.shardOf(&rec), rec.appendTo(nil))
+		out := emitter{shards: f.Shards, conv: emitConv, packs: make([][]byte, f.Shards)}
+		out.add(&rec)
+		out.flush(emitFP)
 	}
 	emitStats(st)
 	return nil
 }
 
-// dedupFn drops the duplicates among the conversations routed to one
-// content shard and forwards the survivors to the writers by id, packed into
-// one element per writer shard: shards² elements instead of one per
-// conversation keep the second shuffle's per-element cost negligible.
-type dedupFn struct {
-	Shards int
-}
+// dedupFn finds the duplicates among the fingerprints routed to one content
+// shard and emits the losers, which the writers take as a side input.
+type dedupFn struct{}
 
-func (f *dedupFn) ProcessElement(ctx context.Context, shard int, recs func(*[]byte) bool, emit func(int, []byte), emitStats func(Stats)) error {
-	all, err := decodeAll(recs)
-	if err != nil {
-		return fmt.Errorf("content shard %d: %w", shard, err)
-	}
-	kept, dups := dedup(all)
-	packs := make([][]byte, f.Shards)
-	for i := range kept {
-		k := idShardOf(kept[i].ID, f.Shards)
-		packs[k] = appendPacked(packs[k], kept[i].appendTo(nil))
-	}
-	for k, p := range packs {
-		if p != nil {
-			emit(k, p)
+func (f *dedupFn) ProcessElement(ctx context.Context, shard int, packs func(*[]byte) bool, emitLoser func([]byte), emitStats func(Stats)) error {
+	var fps []fingerprint
+	var raw []byte
+	for packs(&raw) {
+		err := forEachPacked(raw, func(rec []byte) error {
+			fp, err := decodeFingerprint(rec)
+			fps = append(fps, fp)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("content shard %d: %w", shard, err)
 		}
 	}
-	emitStats(Stats{Duplicates: dups})
+	losers := duplicates(fps)
+	for i := range losers {
+		emitLoser(losers[i].appendTo(nil))
+	}
+	emitStats(Stats{Duplicates: int64(len(losers))})
 	return nil
 }
 
-// writeShardFn renders a writer shard's conversations into its Parquet
-// files.
+// writeShardFn renders a writer shard's conversations, less the duplicates,
+// into its Parquet files.
 type writeShardFn struct {
 	stageFn
 	Tmp string
@@ -254,38 +280,30 @@ func (f *writeShardFn) Setup(ctx context.Context) error {
 	return nil
 }
 
-func (f *writeShardFn) ProcessElement(ctx context.Context, shard int, packs func(*[]byte) bool, emitStats func(Stats)) error {
-	var all []prepared
+func (f *writeShardFn) ProcessElement(ctx context.Context, shard int, recs func(*[]byte) bool, losers func(*[]byte) bool, emitStats func(Stats)) error {
+	dups := make(map[recordRef]bool)
 	var raw []byte
-	for packs(&raw) {
-		err := forEachPacked(raw, func(rec []byte) error {
-			p, err := decodePrepared(rec)
-			all = append(all, p)
-			return err
-		})
+	for losers(&raw) {
+		fp, err := decodeFingerprint(raw)
 		if err != nil {
 			return fmt.Errorf("shard %d: %w", shard, err)
 		}
+		dups[fp.Ref] = true
 	}
-	st, err := f.w.write(ctx, shard, all)
+	var all []prepared
+	for recs(&raw) {
+		p, err := decodePrepared(raw)
+		if err != nil {
+			return fmt.Errorf("shard %d: %w", shard, err)
+		}
+		all = append(all, p)
+	}
+	st, err := f.w.write(ctx, shard, all, dups)
 	if err != nil {
 		return fmt.Errorf("shard %d: %w", shard, err)
 	}
 	emitStats(st)
 	return nil
-}
-
-func decodeAll(recs func(*[]byte) bool) ([]prepared, error) {
-	var all []prepared
-	var raw []byte
-	for recs(&raw) {
-		p, err := decodePrepared(raw)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, p)
-	}
-	return all, nil
 }
 
 // writeRejectedFn writes one dead-letter file.
@@ -354,16 +372,19 @@ func buildGraph(pl plan) *beam.Pipeline {
 
 	// Reshuffle spreads the batches of one big file over all workers.
 	batches = beam.Reshuffle(s, batches)
-	jsonConvs, procRejects, procStats := beam.ParDo3(s.Scope("Process"), &processBatchFn{stage}, batches)
+	jsonConvs, jsonFPs, procRejects, procStats := beam.ParDo4(s.Scope("Process"), &processBatchFn{stage}, batches)
 
 	tickets := beam.GroupByKey(s.Scope("GroupTickets"), rows)
-	csvConvs, csvStats := beam.ParDo2(s.Scope("AssembleTickets"), &assembleTicketFn{stage}, tickets)
+	csvConvs, csvFPs, csvStats := beam.ParDo3(s.Scope("AssembleTickets"), &assembleTicketFn{stage}, tickets)
 
-	// Duplicates meet by content key, then survivors meet the other
-	// conversations sharing their id in the writers.
-	byContent := beam.GroupByKey(s.Scope("GroupByContent"), beam.Flatten(s, jsonConvs, csvConvs))
-	byID, dedupStats := beam.ParDo2(s.Scope("Dedup"), &dedupFn{Shards: pl.shards}, byContent)
-	shardStats := beam.ParDo(s.Scope("WriteShards"), &writeShardFn{stageFn: stage, Tmp: pl.tmp}, beam.GroupByKey(s.Scope("GroupByID"), byID))
+	// Fingerprints meet by content key to find the duplicates; the
+	// conversations travel once, by id, to writers that skip the losers
+	// and see every conversation sharing an id.
+	fps := beam.GroupByKey(s.Scope("GroupByContent"), beam.Flatten(s, jsonFPs, csvFPs))
+	losers, dedupStats := beam.ParDo2(s.Scope("Dedup"), &dedupFn{}, fps)
+	byID := beam.GroupByKey(s.Scope("GroupByID"), beam.Flatten(s, jsonConvs, csvConvs))
+	shardStats := beam.ParDo(s.Scope("WriteShards"), &writeShardFn{stageFn: stage, Tmp: pl.tmp}, byID,
+		beam.SideInput{Input: losers})
 
 	rejects := beam.GroupByKey(s.Scope("GroupRejects"), beam.Flatten(s, readRejects, procRejects))
 	rejectStats := beam.ParDo(s.Scope("WriteRejects"), &writeRejectedFn{Output: pl.opts.Output, Tmp: pl.tmp}, rejects)

@@ -16,7 +16,7 @@ import (
 func runLoop(ctx context.Context, pl plan, tok *tokenizer.Tokenizer) (Stats, error) {
 	var st Stats
 	proc := newProcessor(pl.opts, tok, pl.shards)
-	byShard := make([][]prepared, pl.shards) // by content key, as the first shuffle
+	var all []prepared
 	rejects := make(map[int][]rejectRecord)
 	tickets := make(map[string][]csvMessage)
 	addReject := func(r rejectRecord) {
@@ -34,8 +34,7 @@ func runLoop(ctx context.Context, pl plan, tok *tokenizer.Tokenizer) (Stats, err
 					addReject(*rej)
 				}
 				if ok {
-					k := proc.shardOf(&rec)
-					byShard[k] = append(byShard[k], rec)
+					all = append(all, rec)
 				}
 				return nil
 			},
@@ -51,8 +50,7 @@ func runLoop(ctx context.Context, pl plan, tok *tokenizer.Tokenizer) (Stats, err
 	}
 	for _, id := range slices.Sorted(maps.Keys(tickets)) {
 		if rec, ok := proc.ticket(id, tickets[id], &st); ok {
-			k := proc.shardOf(&rec)
-			byShard[k] = append(byShard[k], rec)
+			all = append(all, rec)
 		}
 	}
 
@@ -60,15 +58,18 @@ func runLoop(ctx context.Context, pl plan, tok *tokenizer.Tokenizer) (Stats, err
 	if err != nil {
 		return st, err
 	}
+	fps := make([]fingerprint, len(all))
 	byID := make([][]prepared, pl.shards)
-	for _, recs := range byShard {
-		kept, dups := dedup(recs)
-		st.Duplicates += dups
-		for _, r := range kept {
-			k := idShardOf(r.ID, pl.shards)
-			byID[k] = append(byID[k], r)
-		}
+	for i := range all {
+		fps[i] = all[i].fingerprint()
+		k := idShardOf(all[i].ID, pl.shards)
+		byID[k] = append(byID[k], all[i])
 	}
+	dups := make(map[recordRef]bool)
+	for _, fp := range duplicates(fps) {
+		dups[fp.Ref] = true
+	}
+	st.Duplicates += int64(len(dups))
 	w := newShardWriter(pl.opts, pl.tmp, pl.shards, tmpl)
 	for shard, recs := range byID {
 		if len(recs) == 0 {
@@ -77,7 +78,7 @@ func runLoop(ctx context.Context, pl plan, tok *tokenizer.Tokenizer) (Stats, err
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		s, err := w.write(ctx, shard, recs)
+		s, err := w.write(ctx, shard, recs, dups)
 		if err != nil {
 			return st, err
 		}

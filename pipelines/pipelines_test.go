@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -32,6 +33,9 @@ import (
 
 func TestMain(m *testing.M) {
 	beam.Init()
+	// beam.Init installs an info-level default logger; Prism's job
+	// transitions would drown test and benchmark output.
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	os.Exit(m.Run())
 }
 

@@ -2,7 +2,6 @@ package pipelines
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
@@ -124,11 +123,4 @@ func (p *processor) conversation(c transforms.Conversation, file string, line in
 		Line:  line,
 		Turns: transforms.TokenizeTurns(p.tok, clean.Turns),
 	}, true
-}
-
-// shardOf routes a conversation by its content key, so every duplicate of a
-// conversation meets the others in the same shard writer, where the dedup
-// happens without a shuffle of its own.
-func (p *processor) shardOf(rec *prepared) int {
-	return int(binary.BigEndian.Uint32(rec.Key[:4]) % uint32(p.shards))
 }

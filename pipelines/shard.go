@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -43,36 +44,42 @@ func shardFileName(split transforms.Split, shard, shards int) string {
 	return fmt.Sprintf("%s/part-%05d-of-%05d.parquet", split, shard, shards)
 }
 
-// dedup keeps one conversation per content key, the one with the smallest
-// (id, file, line), so the survivor does not depend on the order the runner
-// delivered the records in.
-func dedup(recs []prepared) (kept []prepared, duplicates int64) {
-	slices.SortFunc(recs, func(a, b prepared) int {
+// duplicates returns the fingerprints that lose to another with the same
+// content key: every one but the smallest (id, file, line), so the survivor
+// does not depend on the order the runner delivered the records in.
+func duplicates(fps []fingerprint) []fingerprint {
+	slices.SortFunc(fps, func(a, b fingerprint) int {
 		return cmp.Or(bytes.Compare(a.Key[:], b.Key[:]), cmp.Compare(a.ID, b.ID),
-			cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+			cmp.Compare(a.Ref.File, b.Ref.File), cmp.Compare(a.Ref.Line, b.Ref.Line))
 	})
-	for i := range recs {
-		if i > 0 && recs[i].Key == recs[i-1].Key {
-			duplicates++
-			continue
+	var losers []fingerprint
+	for i := 1; i < len(fps); i++ {
+		if fps[i].Key == fps[i-1].Key {
+			losers = append(losers, fps[i])
 		}
-		kept = append(kept, recs[i])
 	}
-	return kept, duplicates
+	return losers
 }
 
-// idShardOf routes a deduplicated conversation to its writer by id, so
-// conversations that share an id but differ in content (two help desks'
-// exports merged, or SGD's train and dev dialogue numbering) meet in one
-// writer and get distinct example ids.
+// contentShardOf routes a fingerprint by content key, so every duplicate of
+// a conversation meets the others in one dedup.
+func contentShardOf(key [32]byte, shards int) int {
+	return int(binary.BigEndian.Uint32(key[:4]) % uint32(shards))
+}
+
+// idShardOf routes a conversation to its writer by id, so conversations that
+// share an id but differ in content (two help desks' exports merged, or
+// SGD's train and dev dialogue numbering) meet in one writer and get
+// distinct example ids.
 func idShardOf(id string, shards int) int {
 	return int(crc32.ChecksumIEEE([]byte(id)) % uint32(shards))
 }
 
-// write renders and writes one writer shard of deduplicated conversations,
-// returning its Stats. Conversations are ordered by (id, content key), which
+// write renders and writes one writer shard of conversations, less the
+// duplicates, returning its Stats. Conversations are ordered by (id, content key), which
 // makes the files byte-identical whatever order the runner delivered them in.
-func (w *shardWriter) write(ctx context.Context, shard int, recs []prepared) (Stats, error) {
+func (w *shardWriter) write(ctx context.Context, shard int, recs []prepared, dups map[recordRef]bool) (Stats, error) {
+	recs = slices.DeleteFunc(recs, func(p prepared) bool { return dups[recordRef{File: p.File, Line: p.Line}] })
 	slices.SortFunc(recs, func(a, b prepared) int {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), bytes.Compare(a.Key[:], b.Key[:]))
 	})

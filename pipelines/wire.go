@@ -27,6 +27,53 @@ type prepared struct {
 
 const wireVersion = 1
 
+// recordRef identifies an input record: a JSONL line, or a CSV ticket by its
+// first row. Input paths are unique, so no two records share one.
+type recordRef struct {
+	File string
+	Line int64
+}
+
+// fingerprint is all the dedup needs of a conversation. Only fingerprints
+// travel to the dedup; the conversations themselves are shuffled once, to
+// their writers.
+type fingerprint struct {
+	Key [32]byte
+	ID  string
+	Ref recordRef
+}
+
+func (p *prepared) fingerprint() fingerprint {
+	return fingerprint{Key: p.Key, ID: p.ID, Ref: recordRef{File: p.File, Line: p.Line}}
+}
+
+func (f *fingerprint) appendTo(b []byte) []byte {
+	b = append(b, wireVersion)
+	b = append(b, f.Key[:]...)
+	b = appendString(b, f.ID)
+	b = appendString(b, f.Ref.File)
+	return binary.AppendVarint(b, f.Ref.Line)
+}
+
+func decodeFingerprint(b []byte) (fingerprint, error) {
+	var f fingerprint
+	if len(b) == 0 || b[0] != wireVersion {
+		return f, errors.New("fingerprint: unknown wire version")
+	}
+	r := wireReader{b: b[1:]}
+	copy(f.Key[:], r.bytes(32))
+	f.ID = r.string()
+	f.Ref.File = r.string()
+	f.Ref.Line = r.varint()
+	if r.err == nil && len(r.b) != 0 {
+		r.err = fmt.Errorf("%d trailing bytes", len(r.b))
+	}
+	if r.err != nil {
+		return f, fmt.Errorf("fingerprint: %w", r.err)
+	}
+	return f, nil
+}
+
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
 	return append(b, s...)
