@@ -132,16 +132,7 @@ func TestLoadErrors(t *testing.T) {
 func TestSaveLoadDir(t *testing.T) {
 	tk := mustGPT2(t)
 	dir := filepath.Join(t.TempDir(), "new", "dir")
-	if err := tk.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if loaded.Hash() != tk.Hash() {
-		t.Errorf("LoadDir(Save(GPT2())).Hash() = %s, want %s", loaded.Hash(), tk.Hash())
-	}
+	loaded := saveAndReload(t, tk, dir)
 	for _, s := range stressCorpus()[:300] {
 		if got, want := loaded.Encode(s), tk.Encode(s); !slices.Equal(got, want) {
 			t.Fatalf("loaded Encode(%q) = %v, want %v", s, got, want)
@@ -225,17 +216,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		dir := t.TempDir()
-		if err := tk.Save(dir); err != nil {
-			t.Fatal(err)
-		}
-		again, err := LoadDir(dir)
-		if err != nil {
-			t.Fatalf("LoadDir of saved files: %v", err)
-		}
-		if again.Hash() != tk.Hash() {
-			t.Fatalf("hash changed across Save and LoadDir")
-		}
+		saveAndReload(t, tk, t.TempDir())
 		s := "abc a<|endoftext|>ab\x00ÿ"
 		if got, err := tk.Decode(tk.EncodeOrdinary(s)); err != nil || got != s {
 			t.Fatalf("round trip of %q = %q, %v", s, got, err)
@@ -283,16 +264,23 @@ func FuzzLoadMerges(f *testing.F) {
 				t.Fatalf("round trip of %q = %q, %v", s, got, err)
 			}
 		}
-		dir := t.TempDir()
-		if err := tk.Save(dir); err != nil {
-			t.Fatal(err)
-		}
-		again, err := LoadDir(dir)
-		if err != nil {
-			t.Fatalf("LoadDir of saved files: %v", err)
-		}
-		if again.Hash() != tk.Hash() {
-			t.Fatal("hash changed across Save and LoadDir")
-		}
+		saveAndReload(t, tk, t.TempDir())
 	})
+}
+
+// saveAndReload saves tk into dir, loads it back, and fails unless the
+// loaded tokenizer has the same Hash.
+func saveAndReload(t *testing.T, tk *Tokenizer, dir string) *Tokenizer {
+	t.Helper()
+	if err := tk.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadDir(dir)
+	if err != nil {
+		t.Fatalf("LoadDir of saved files: %v", err)
+	}
+	if loaded.Hash() != tk.Hash() {
+		t.Fatalf("LoadDir(Save(tk)).Hash() = %s, want %s", loaded.Hash(), tk.Hash())
+	}
+	return loaded
 }

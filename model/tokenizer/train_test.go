@@ -154,17 +154,7 @@ func TestTrain(t *testing.T) {
 		t.Errorf("training twice gave hashes %s and %s", tk.Hash(), again.Hash())
 	}
 
-	dir := t.TempDir()
-	if err := tk.Save(dir); err != nil {
-		t.Fatal(err)
-	}
-	loaded, err := LoadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if loaded.Hash() != tk.Hash() {
-		t.Errorf("LoadDir(Save(trained)).Hash() = %s, want %s", loaded.Hash(), tk.Hash())
-	}
+	loaded := saveAndReload(t, tk, t.TempDir())
 	total, tokens := 0, 0
 	for _, s := range texts[:min(len(texts), 3000)] {
 		ids := tk.Encode(s)
