@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -210,7 +211,12 @@ func planInputs(ctx context.Context, o Options) ([]inputFile, int64, error) {
 		} else {
 			if _, err := fs.Size(ctx, pattern); err != nil {
 				fs.Close()
-				return nil, 0, fmt.Errorf("input %s: %w", pattern, errors.Unwrap(err))
+				// A PathError repeats the path the message already names.
+				var pe *iofs.PathError
+				if errors.As(err, &pe) {
+					err = pe.Err
+				}
+				return nil, 0, fmt.Errorf("input %s: %w", pattern, err)
 			}
 			matches = []string{pattern}
 		}
