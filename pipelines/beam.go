@@ -17,9 +17,10 @@ import (
 
 // The DoFns below are thin: each one decodes its input, calls the shared
 // reader, processor or writer, and encodes what it emits. They are structs
-// with exported fields only, registered in init, because remote runners
-// rebuild them from their serialized form in a worker binary; a captured
-// closure or an unexported field would not survive the trip.
+// registered in init whose configuration lives in exported fields, because
+// remote runners rebuild them from their serialized form in a worker binary;
+// a captured closure or an unexported field would not survive the trip, so
+// unexported fields only hold what Setup builds on the worker.
 
 func init() {
 	beam.RegisterType(reflect.TypeOf((*inputFile)(nil)).Elem())
@@ -49,8 +50,8 @@ const (
 	batchBytes = 1 << 20
 )
 
-// lineBatch is a run of lines from one file, encoded as
-// file, then (line, tooLong, data) triples.
+// A line batch is a run of lines from one file, encoded as the file name,
+// then (line, tooLong, data) triples.
 func appendBatchHeader(b []byte, file string) []byte {
 	return appendString(append(b, wireVersion), file)
 }
@@ -105,7 +106,6 @@ func (f *readFileFn) ProcessElement(ctx context.Context, in inputFile, emitBatch
 		}
 		batch, n = nil, 0
 	}
-	var buf []byte
 	err := readInput(ctx, in, &st, inputSink{
 		line: func(line int64, data []byte, tooLong bool) error {
 			if n == 0 {
@@ -118,8 +118,7 @@ func (f *readFileFn) ProcessElement(ctx context.Context, in inputFile, emitBatch
 			return nil
 		},
 		message: func(m csvMessage) error {
-			buf = m.appendTo(buf[:0])
-			emitRow(m.Msg.TicketID, append([]byte(nil), buf...))
+			emitRow(m.Msg.TicketID, m.appendTo(nil))
 			return nil
 		},
 		reject: func(r rejectRecord) error {
@@ -154,7 +153,7 @@ func (f *stageFn) setup(ctx context.Context) error {
 		return err
 	}
 	f.tok = tok
-	f.proc = newProcessor(f.Opts, tok, f.Shards)
+	f.proc = newProcessor(f.Opts, tok)
 	return nil
 }
 

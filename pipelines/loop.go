@@ -15,7 +15,7 @@ import (
 // baseline its benchmark is measured against.
 func runLoop(ctx context.Context, pl plan, tok *tokenizer.Tokenizer) (Stats, error) {
 	var st Stats
-	proc := newProcessor(pl.opts, tok, pl.shards)
+	proc := newProcessor(pl.opts, tok)
 	var all []prepared
 	rejects := make(map[int][]rejectRecord)
 	tickets := make(map[string][]csvMessage)

@@ -72,17 +72,12 @@ func reasonOf(err error) string {
 // processor carries a conversation from parse to the shuffle. It is the
 // shared core of the Beam DoFns and the plain loop.
 type processor struct {
-	prep   transforms.PrepareOptions
-	tok    *tokenizer.Tokenizer
-	shards int
+	prep transforms.PrepareOptions
+	tok  *tokenizer.Tokenizer
 }
 
-func newProcessor(o Options, tok *tokenizer.Tokenizer, shards int) *processor {
-	return &processor{
-		prep:   transforms.PrepareOptions{MaxTurnChars: o.MaxTurnChars},
-		tok:    tok,
-		shards: shards,
-	}
+func newProcessor(o Options, tok *tokenizer.Tokenizer) *processor {
+	return &processor{prep: transforms.PrepareOptions{MaxTurnChars: o.MaxTurnChars}, tok: tok}
 }
 
 // jsonLine handles one JSONL line: it counts it as read, and either rejects

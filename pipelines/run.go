@@ -209,16 +209,7 @@ func planInputs(ctx context.Context, o Options) ([]inputFile, int64, error) {
 				return nil, 0, fmt.Errorf("input %s: %w", pattern, err)
 			}
 		} else {
-			if _, err := fs.Size(ctx, pattern); err != nil {
-				fs.Close()
-				// A PathError repeats the path the message already names.
-				var pe *iofs.PathError
-				if errors.As(err, &pe) {
-					err = pe.Err
-				}
-				return nil, 0, fmt.Errorf("input %s: %w", pattern, err)
-			}
-			matches = []string{pattern}
+			matches = []string{pattern} // its Size, below, proves it exists
 		}
 		fs.Close()
 		if len(matches) == 0 {
@@ -240,10 +231,6 @@ func planInputs(ctx context.Context, o Options) ([]inputFile, int64, error) {
 	var total int64
 	files := make([]inputFile, len(paths))
 	for i, p := range paths {
-		format, err := FormatOf(p, o.Format)
-		if err != nil {
-			return nil, 0, err
-		}
 		fs, err := filesystem.New(ctx, p)
 		if err != nil {
 			return nil, 0, err
@@ -251,9 +238,18 @@ func planInputs(ctx context.Context, o Options) ([]inputFile, int64, error) {
 		size, err := fs.Size(ctx, p)
 		fs.Close()
 		if err != nil {
+			// A PathError repeats the path the message already names.
+			var pe *iofs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
 			return nil, 0, fmt.Errorf("input %s: %w", p, err)
 		}
 		total += size
+		format, err := FormatOf(p, o.Format)
+		if err != nil {
+			return nil, 0, err
+		}
 		if format == FormatCSV {
 			if err := checkCSVHeader(ctx, p); err != nil {
 				return nil, 0, err

@@ -85,13 +85,16 @@ func (w *shardWriter) write(ctx context.Context, shard int, recs []prepared, dup
 	})
 	st := Stats{Kept: int64(len(recs))}
 	bySplit := make(map[transforms.Split][]keyed)
+	n := 0 // position of r among the conversations sharing its id
 	for i, r := range recs {
+		if i > 0 && recs[i-1].ID == r.ID {
+			n++
+		} else {
+			n = 1
+		}
 		// The first conversation under an id keeps it as the example id
 		// prefix; later ones, in content-key order, get "~2", "~3", ...
-		prefix, n := r.ID, 1
-		for j := i - 1; j >= 0 && recs[j].ID == r.ID; j-- {
-			n++
-		}
+		prefix := r.ID
 		if n > 1 {
 			prefix = r.ID + "~" + strconv.Itoa(n)
 			st.IDCollisions++
