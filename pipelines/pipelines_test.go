@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -721,4 +722,37 @@ func total(m map[string]int64) int64 {
 		n += v
 	}
 	return n
+}
+
+// TestIDCollisionsGetDistinctExampleIDs: distinct conversations that share
+// an id are all kept, counted, and get unique example ids on every runner.
+func TestIDCollisionsGetDistinctExampleIDs(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "t.jsonl")
+	lines := []string{
+		`{"id":"A","turns":[{"role":"customer","text":"Where is my parcel?"},{"role":"agent","text":"On its way."}]}`,
+		`{"id":"A","turns":[{"role":"customer","text":"Cancel my plan."},{"role":"agent","text":"Done."}]}`,
+		`{"id":"A","turns":[{"role":"customer","text":"Cancel my plan."},{"role":"agent","text":"Done."}]}`,
+		`{"id":"B","turns":[{"role":"customer","text":"Hi"},{"role":"agent","text":"Hello!"}]}`,
+	}
+	if err := os.WriteFile(in, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, runner := range []string{RunnerLoop, RunnerPrism} {
+		o := testOptions([]string{in}, filepath.Join(dir, runner), runner)
+		o.Split = transforms.SplitRatios{Train: 1}
+		d := runPrepare(t, o)
+		c := d.Manifest.Counts
+		if c.Kept != 3 || c.Duplicates != 1 || c.IDCollisions != 1 {
+			t.Fatalf("%s: kept %d duplicates %d id collisions %d, want 3, 1, 1", runner, c.Kept, c.Duplicates, c.IDCollisions)
+		}
+		var ids []string
+		for _, r := range readRows(t, d, "train") {
+			ids = append(ids, r.ExampleID)
+		}
+		slices.Sort(ids)
+		if want := []string{"A#1", "A~2#1", "B#1"}; !slices.Equal(ids, want) {
+			t.Fatalf("%s: example ids %v, want %v", runner, ids, want)
+		}
+	}
 }
