@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package kernels
+
+func expShift(dst, src []float32, shift, scale float32) float32 {
+	return expShiftGeneric(dst, src, shift, scale)
+}
