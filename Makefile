@@ -9,7 +9,7 @@ TEST_TIMEOUT ?= 20m
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: all build demo test vet bench fuzz clean
+.PHONY: all build demo test vet bench bench-model fuzz reference clean
 
 all: build
 
@@ -39,13 +39,32 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 -cpu 1 ./model/tokenizer/ ./transforms/... | tee bench/raw.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkPipeline$$' -benchtime 1x -count 3 -timeout 60m ./pipelines/ | tee -a bench/raw.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkPrepareRSS' -benchtime 1x -count 1 -timeout 60m ./pipelines/ | tee -a bench/raw.txt
+	$(GO) test -run '^$$' -bench 'Gemm|Gemv|Dot|Axpy' -benchmem -count 5 -timeout 60m ./model/kernels/ | tee -a bench/raw.txt
+	$(GO) test -run '^$$' -bench 'TrainStep|Decode' -benchmem -count 5 -timeout 60m ./model/ | tee -a bench/raw.txt
 	$(BENCHSTAT) bench/raw.txt > bench/report.txt
 	@echo "report: bench/report.txt"
+
+# bench-model compares the GPT-2 engine with PyTorch in one run (PyTorch's
+# side runs when Debian's python3-torch is installed; see ci/bench/).
+bench-model:
+	ci/bench/model-bench.sh
+
+# reference regenerates the PyTorch fixtures into a scratch directory,
+# checks they are byte-identical to the committed ones, and runs the test
+# that has PyTorch reload our saved checkpoint. Needs python3-torch
+# (apt-get install python3-torch); make test never does.
+reference:
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || { echo "python3-torch is not installed: apt-get install python3-torch"; exit 1; }
+	@tmp=$$(mktemp -d) && /usr/bin/python3 model/testdata/reference/gpt2_reference.py write $$tmp >/dev/null && \
+	  for f in case.safetensors lora.safetensors tiny/model.safetensors tiny/config.json lora_adapter/adapter_model.safetensors lora_adapter/adapter_config.json; do \
+	    cmp -s $$tmp/$$f model/testdata/reference/$$f || { echo "fixture $$f differs from a fresh run"; rm -rf $$tmp; exit 1; }; \
+	  done; rm -rf $$tmp; echo "fixtures reproduce byte for byte"
+	$(GO) test -count 1 -run 'TestReference' -v ./model/
 
 # fuzz gives every parser of untrusted input a short fuzzing run.
 FUZZTIME ?= 20s
 fuzz:
-	@for pkg in ./model/tokenizer ./transforms ./pipelines/...; do \
+	@for pkg in ./model ./model/tokenizer ./model/safetensors ./model/hub ./transforms ./pipelines/...; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
