@@ -1,3 +1,5 @@
+//go:build !purego
+
 package kernels
 
 // expShiftAVX512 handles n (a multiple of 16) elements, leaving 16 partial

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // Cephes expf constants as float32 bit patterns (see exp.go).
