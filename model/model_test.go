@@ -626,3 +626,26 @@ func TestTrainingLearns(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeStepDoesNotAllocate(t *testing.T) {
+	cpu := kernels.NewCPU(2)
+	defer cpu.Close()
+	m := newTestModel(t, testConfig(), 1)
+	d, _ := NewDecoder(cpu, m.Params, 2, 0, 0)
+	seqs, toks := []int{0, 1}, [][]int32{{1}, {2}}
+	if _, err := d.Step(seqs, [][]int32{{1, 2, 3}, {4}}); err != nil {
+		t.Fatal(err)
+	}
+	step := func() {
+		if d.Len(0) >= d.MaxLen()-1 {
+			d.Reset(0)
+			d.Reset(1)
+		}
+		if _, err := d.Step(seqs, toks); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := testing.AllocsPerRun(10, step); n != 0 {
+		t.Errorf("a decode step allocates %.0f times", n)
+	}
+}
