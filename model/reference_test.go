@@ -144,6 +144,8 @@ func TestReferenceForwardAndGradients(t *testing.T) {
 			}
 			if r := relErr(e.Logits(), c.logits); r > 1e-4 {
 				t.Errorf("logits: relative error %.3g > 1e-4", r)
+			} else {
+				t.Logf("logits: relative error %.3g", r)
 			}
 			if r := math.Abs(loss.Mean()-float64(c.loss)) / float64(c.loss); r > 1e-4 {
 				t.Errorf("loss %.7f, reference %.7f (relative error %.3g)", loss.Mean(), c.loss, r)
@@ -151,12 +153,16 @@ func TestReferenceForwardAndGradients(t *testing.T) {
 			if err := e.Backward(float32(1 / loss.Weight)); err != nil {
 				t.Fatal(err)
 			}
+			worst := 0.0
 			for _, p := range g.Tensors() {
 				want := refFloats(t, c.f, "grad.transformer."+p.Name)
-				if r := relErr(p.Data, want); r > 1e-3 {
+				r := relErr(p.Data, want)
+				if r > 1e-3 {
 					t.Errorf("grad %s: relative error %.3g > 1e-3", p.Name, r)
 				}
+				worst = math.Max(worst, r)
 			}
+			t.Logf("gradients: worst relative error %.3g", worst)
 			opt, _ := NewAdamW(len(g.Data), nil, DefaultAdamW)
 			if got, want := opt.GradNorm(cpu, g.Data), refFloats(t, c.f, "grad_norm")[0]; math.Abs(got-float64(want)) > 1e-3*float64(want) {
 				t.Errorf("grad norm %.6f, reference %.6f", got, want)
@@ -217,12 +223,16 @@ func TestReferenceAdamWSteps(t *testing.T) {
 	// Adam divides by √v, so on parameters whose gradients are near zero it
 	// amplifies rounding: the reference's own float32 run differs from its
 	// float64 run by 2.2e-4 here (README). Hence the gradients' tolerance.
+	worst := 0.0
 	for _, p := range m.Params.Tensors() {
 		want := refFloats(t, c.f, "adamw.transformer."+p.Name)
-		if r := relErr(p.Data, want); r > 1e-3 {
+		r := relErr(p.Data, want)
+		if r > 1e-3 {
 			t.Errorf("weights %s after %d steps: relative error %.3g > 1e-3", p.Name, steps, r)
 		}
+		worst = math.Max(worst, r)
 	}
+	t.Logf("weights after %d AdamW steps: worst relative error %.3g", steps, worst)
 }
 
 func TestReferenceLoRA(t *testing.T) {
