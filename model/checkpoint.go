@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nebras-ai/nebras/internal/atomicfile"
 	"github.com/nebras-ai/nebras/model/hub"
 	"github.com/nebras-ai/nebras/model/safetensors"
 	"github.com/nebras-ai/nebras/model/tokenizer"
@@ -280,7 +281,7 @@ func (m *Model) writeFiles(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, ConfigFile), cfg); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ConfigFile), cfg); err != nil {
 		return err
 	}
 	var tensors []safetensors.Tensor
@@ -300,33 +301,5 @@ func (m *Model) writeFiles(dir string) error {
 		gen = []byte(fmt.Sprintf("{\n  \"_from_model_config\": true,\n  \"bos_token_id\": %d,\n  \"eos_token_id\": %d\n}\n",
 			m.Config.BOSTokenID, m.Config.EOSTokenID))
 	}
-	return writeFileAtomic(filepath.Join(dir, GenerationConfigFile), gen)
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it into place, so readers see the old file or the new one, never half.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, GenerationConfigFile), gen)
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/nebras-ai/nebras/internal/atomicfile"
 	"github.com/nebras-ai/nebras/model/safetensors"
 )
 
@@ -257,7 +258,7 @@ func (l *LoRA) Save(dir, base string) error {
 	if err != nil {
 		return fmt.Errorf("save adapter %s: %w", dir, err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, AdapterConfigFile), append(cfg, '\n')); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, AdapterConfigFile), append(cfg, '\n')); err != nil {
 		return fmt.Errorf("save adapter %s: %w", dir, err)
 	}
 	var ts []safetensors.Tensor

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/nebras-ai/nebras/internal/atomicfile"
 )
 
 // File names of the Hugging Face byte-level BPE format.
@@ -247,10 +249,13 @@ func (t *Tokenizer) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("tokenizer: save: %w", err)
 	}
-	if err := writeFileAtomic(dir, VocabFile, t.vocabJSON()); err != nil {
-		return err
+	if err := atomicfile.WriteFile(filepath.Join(dir, VocabFile), t.vocabJSON()); err != nil {
+		return fmt.Errorf("tokenizer: save: %w", err)
 	}
-	return writeFileAtomic(dir, MergesFile, t.mergesTXT())
+	if err := atomicfile.WriteFile(filepath.Join(dir, MergesFile), t.mergesTXT()); err != nil {
+		return fmt.Errorf("tokenizer: save: %w", err)
+	}
+	return nil
 }
 
 // hfString returns token id as it appears in the Hugging Face files.
@@ -313,33 +318,4 @@ func appendJSONString(dst []byte, s string) []byte {
 		}
 	}
 	return append(dst, '"')
-}
-
-// writeFileAtomic writes data to dir/name through a temporary file in dir,
-// synced before it is renamed over the target.
-func writeFileAtomic(dir, name string, data []byte) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("tokenizer: save %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("tokenizer: save %s: %w", name, err)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), filepath.Join(dir, name))
 }
