@@ -93,27 +93,9 @@ func kernelGeneric(kc int, a, b, c []float32, ldc int, alpha, beta float32, rows
 
 // packAGo packs an mr-wide panel of op(A): dst[kk*mr+ii] = op(A)[i0+ii, p0+kk].
 func packAGo(dst, a []float32, lda int, trans bool, i0, rows, p0, kb, mr int) {
-	dst = dst[:kb*mr]
-	if trans {
-		// op(A) row i is column i of A: each kk is a contiguous run.
-		for kk := 0; kk < kb; kk++ {
-			d := dst[kk*mr : kk*mr+mr]
-			copy(d, a[(p0+kk)*lda+i0:(p0+kk)*lda+i0+rows])
-			clear(d[rows:])
-		}
-		return
-	}
-	for ii := 0; ii < rows; ii++ {
-		src := a[(i0+ii)*lda+p0 : (i0+ii)*lda+p0+kb]
-		for kk, v := range src {
-			dst[kk*mr+ii] = v
-		}
-	}
-	if rows < mr {
-		for kk := 0; kk < kb; kk++ {
-			clear(dst[kk*mr+rows : kk*mr+mr])
-		}
-	}
+	// An mr-row panel of op(A) laid out k-major is an mr-wide panel of
+	// op(A)ᵀ, which is what packBGo writes.
+	packBGo(dst, a, lda, !trans, p0, kb, i0, rows, mr)
 }
 
 // packBGo packs an nr-wide panel of op(B): dst[kk*nr+jj] = op(B)[p0+kk, j0+jj].
