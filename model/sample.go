@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/nebras-ai/nebras/model/kernels"
 )
 
 // Sampling chooses how the next token is picked from the logits.
@@ -84,7 +86,7 @@ func (s *Sampler) Next(logits []float32, context []int32) int32 {
 	s.cand = s.cand[:0]
 	var sum float32
 	for i, v := range logits {
-		p := expf((v - mx) * inv)
+		p := kernels.Exp((v - mx) * inv)
 		if p > 0 {
 			s.cand = append(s.cand, candidate{int32(i), p})
 			sum += p

@@ -27,24 +27,35 @@ const (
 	expHi    = 88.72283
 )
 
+// Exp is e^x in float32 arithmetic: Cephes' expf, range reduction by ln 2
+// and a degree-5 polynomial, about 1 ulp. Results below the smallest normal
+// float32 flush to zero. Used one value at a time (gelu's tanh, sampling);
+// ExpShift is the vector form over a row.
+func Exp(x float32) float32 {
+	switch {
+	case x != x:
+		return x
+	case x > expHi:
+		return float32(math.Inf(1))
+	case x < -87.33654: // the result would not be a normal float32
+		return 0
+	}
+	n := (x*expLog2e + expRound) - expRound
+	r := x - n*expC1 - n*expC2
+	p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
+	y := p*r*r + r + 1
+	if n > 127 { // 2^128 is not a float32; y·2^128 may be
+		return 2 * y * math.Float32frombits(uint32(127+127)<<23)
+	}
+	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
+}
+
 // expShiftGeneric is ExpShift in scalar Go, also the tail of the vector
 // versions.
 func expShiftGeneric(dst, src []float32, shift, scale float32) float32 {
 	var sum float32
 	for i, v := range src {
-		x := v - shift
-		if x < expLo {
-			x = expLo
-		}
-		if x > expHi {
-			x = expHi
-		}
-		n := (x*expLog2e + expRound) - expRound
-		r := x - n*expC1 - n*expC2
-		p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
-		// n reaches 128 at the top of the range: one factor 2 is applied
-		// apart so the exponent field stays below 255.
-		y := (p*r*r + r + 1) * 2 * math.Float32frombits(uint32(int32(n)+126)<<23)
+		y := Exp(min(max(v-shift, expLo), expHi))
 		sum += y
 		if dst != nil {
 			dst[i] = y * scale

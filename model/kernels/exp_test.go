@@ -39,6 +39,25 @@ func TestExpShift(t *testing.T) {
 	}
 }
 
+func TestExp(t *testing.T) {
+	worst := 0.0
+	for x := float32(-87); x < 88.7; x += 0.00137 {
+		got, want := float64(Exp(x)), math.Exp(float64(x))
+		if r := math.Abs(got-want) / want; r > worst {
+			worst = r
+		}
+	}
+	if worst > 3e-7 { // about 2.5 ulp
+		t.Errorf("Exp relative error %.3g", worst)
+	}
+	if Exp(-200) != 0 || !math.IsInf(float64(Exp(100)), 1) || !math.IsNaN(float64(Exp(float32(math.NaN())))) {
+		t.Error("Exp out-of-range values")
+	}
+	if v := Exp(expHi); math.IsInf(float64(v), 0) {
+		t.Error("Exp overflows at the top of ExpShift's range")
+	}
+}
+
 func BenchmarkExpShift(b *testing.B) {
 	xs := make([]float32, 50257)
 	for i := range xs {
