@@ -14,7 +14,7 @@ import (
 // Write streams the output of write to path atomically, with mode 0644.
 // On any error the temporary file is removed and path is left as it was.
 func Write(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(path), tempPattern(filepath.Base(path)))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
@@ -50,4 +50,16 @@ func WriteFile(path string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// tempPattern names the temporary file after the destination, so a
+// leftover is recognisable, but keeps the name inside the 255 bytes file
+// systems allow: a destination may use nearly all of them itself (MLflow
+// keys of 250 characters become file names).
+func tempPattern(base string) string {
+	const keep = 64
+	if len(base) > keep {
+		base = base[:keep]
+	}
+	return "." + base + ".tmp-*"
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -36,5 +37,16 @@ func TestWriteReplacesWholeOrNotAtAll(t *testing.T) {
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
 		t.Errorf("mode %v", fi.Mode())
+	}
+}
+
+func TestWriteLongFileName(t *testing.T) {
+	// 250 bytes: MLflow's longest key, written as a file name.
+	path := filepath.Join(t.TempDir(), strings.Repeat("k", 250))
+	if err := WriteFile(path, []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "v" {
+		t.Fatalf("read back %q, %v", b, err)
 	}
 }
