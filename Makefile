@@ -64,7 +64,7 @@ reference:
 # fuzz gives every parser of untrusted input a short fuzzing run.
 FUZZTIME ?= 20s
 fuzz:
-	@for pkg in ./model ./model/tokenizer ./model/safetensors ./model/hub ./transforms ./pipelines/...; do \
+	@for pkg in ./model ./model/tokenizer ./model/safetensors ./model/hub ./transforms ./pipelines/... ./tracking/...; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
