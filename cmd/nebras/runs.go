@@ -283,7 +283,9 @@ func writeComparison(w io.Writer, c *tracking.Comparison, allParams bool) error 
 		fmt.Fprintln(tw)
 	}
 	blank := func() { row("", nil) }
-	note := func(label, text string) { row(label, []string{text}) }
+	// Notes go below the table: in a cell they would widen a run's column.
+	var notes []string
+	note := func(label, text string) { notes = append(notes, label+": "+text) }
 	each := func(f func(r *tracking.Run) string) []string {
 		out := make([]string, len(c.Runs))
 		for i, r := range c.Runs {
@@ -315,12 +317,12 @@ func writeComparison(w io.Writer, c *tracking.Comparison, allParams bool) error 
 	}
 	if shown == 0 {
 		if allParams || len(c.Params) == 0 {
-			note("params", "(none logged)")
+			note("params", "none logged")
 		} else {
-			note("params", fmt.Sprintf("(all %d equal; --all-params shows them)", len(c.Params)))
+			note("params", fmt.Sprintf("all %d equal; --all-params shows them", len(c.Params)))
 		}
 	} else if !allParams && shown < len(c.Params) {
-		note("params", fmt.Sprintf("(%d more equal; --all-params shows them)", len(c.Params)-shown))
+		note("params", fmt.Sprintf("%d more equal; --all-params shows them", len(c.Params)-shown))
 	}
 
 	blank()
@@ -342,7 +344,7 @@ func writeComparison(w io.Writer, c *tracking.Comparison, allParams bool) error 
 		row("  best ("+dir+")", bestCells)
 	}
 	if len(c.Metrics) == 0 {
-		note("metrics", "(none logged)")
+		note("metrics", "none logged")
 	}
 
 	blank()
@@ -358,7 +360,13 @@ func writeComparison(w io.Writer, c *tracking.Comparison, allParams bool) error 
 	}
 	row("datasets", list(c.Datasets))
 	row("registered", list(c.Versions))
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, n)
+	}
+	return nil
 }
 
 func (a *app) runsPlotCmd() *cobra.Command {

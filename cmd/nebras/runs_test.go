@@ -101,7 +101,7 @@ func TestRunsListCompareAndPlot(t *testing.T) {
 	}
 	for _, want := range []string{
 		"params.lr", "1e-4", "1e-3", // differs: shown
-		"(1 more equal", // batch_size is equal: hidden
+		"1 more equal", // batch_size is equal: hidden
 		"metrics.train_loss", "best (min)",
 		"-1.4 (step 18)", // run 3's best train_loss, before it diverged to 3
 		"tickets@d1g35t (training)",
