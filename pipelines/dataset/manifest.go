@@ -14,6 +14,8 @@
 package dataset
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -141,4 +143,26 @@ func SortFiles(files []File) {
 		}
 		return 0
 	})
+}
+
+// Digest identifies the dataset's content: a hash over the tokenizer and
+// every split file's SHA-256, so two runs of prepare that wrote the same
+// data share it whatever their timestamps. It is the digest MLflow records
+// for the dataset input (16 hex digits, as short as MLflow's own).
+func (m Manifest) Digest() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "schema %d\ntokenizer %s\n", m.SchemaVersion, m.Tokenizer.Hash)
+	names := make([]string, 0, len(m.Splits))
+	for name := range m.Splits {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		files := slices.Clone(m.Splits[name].Files)
+		SortFiles(files)
+		for _, f := range files {
+			fmt.Fprintf(h, "%s %s %s\n", name, f.Path, f.SHA256)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }

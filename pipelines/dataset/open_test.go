@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writeDataset writes a minimal, valid dataset and returns its directory.
@@ -130,4 +131,25 @@ func FuzzParseManifest(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestManifestDigestFollowsContentNotTime(t *testing.T) {
+	m := Manifest{SchemaVersion: 1, Tokenizer: TokenizerInfo{Hash: "sha256:aa"}, Splits: map[string]SplitInfo{
+		"train": {Files: []File{{Path: "train/b.parquet", SHA256: "02"}, {Path: "train/a.parquet", SHA256: "01"}}},
+		"val":   {Files: []File{{Path: "val/a.parquet", SHA256: "03"}}},
+	}}
+	d := m.Digest()
+	if len(d) != 16 {
+		t.Fatalf("digest %q", d)
+	}
+	m2 := m
+	m2.CreatedAt = m.CreatedAt.Add(time.Hour)
+	m2.Splits = map[string]SplitInfo{"val": m.Splits["val"], "train": {Files: []File{m.Splits["train"].Files[1], m.Splits["train"].Files[0]}}}
+	if m2.Digest() != d {
+		t.Error("digest changed with the time or the order files were listed in")
+	}
+	m2.Splits["val"] = SplitInfo{Files: []File{{Path: "val/a.parquet", SHA256: "04"}}}
+	if m2.Digest() == d {
+		t.Error("digest did not change with a file's content")
+	}
 }
