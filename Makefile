@@ -19,6 +19,8 @@ build:
 demo: build
 	$(BIN) tickets generate --n $(DEMO_N) --seed 1 --out $(DEMO_DIR)/tickets.jsonl --overwrite
 	$(BIN) prepare --input $(DEMO_DIR)/tickets.jsonl --output $(DEMO_DIR)/dataset --overwrite
+	$(BIN) train --data $(DEMO_DIR)/dataset --base scratch:tiny --out $(DEMO_DIR)/run --overwrite \
+	    --batch-size 8 --seq-len 128 --lr 2e-3 --max-steps 150 --max-minutes 5 --eval-every 50 --eval-batches 10
 
 vet:
 	$(GO) vet ./...

@@ -49,11 +49,11 @@ func TestMain(m *testing.M) {
 
 func testDataset(t testing.TB) fixture {
 	t.Helper()
-	fixtureOnce.Do(func() { fixtureVal, fixtureErr = buildFixture(fixtureRoot) })
-	if fixtureErr != nil {
-		t.Fatal(fixtureErr)
+	f, err := buildFixtureIfNeeded()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return fixtureVal
+	return f
 }
 
 func buildFixture(root string) (fixture, error) {

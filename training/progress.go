@@ -262,7 +262,7 @@ func (p *Progress) logStep(msg string, now time.Time) {
 	}
 	attrs = append(attrs, "epoch", p.epoch)
 	if p.steps > 0 {
-		attrs = append(attrs, "loss", round4(p.loss()), "lr", p.lr, "tokens_per_sec", math.Round(p.tput))
+		attrs = append(attrs, "loss", round4(p.loss()), "lr", roundSig(p.lr), "tokens_per_sec", math.Round(p.tput))
 	}
 	attrs = append(attrs, "elapsed", fmtDuration(now.Sub(p.start)))
 	if eta, ok := p.eta(now); ok && msg != "training done" {
@@ -329,3 +329,13 @@ func fmtRate(v float64) string {
 
 // round4 keeps four decimals, enough to read a loss in a log line.
 func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
+
+// roundSig keeps four significant digits, so a log line reads 0.00055,
+// not 0.0005499999999999999.
+func roundSig(v float64) float64 {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
+	return r
+}

@@ -84,6 +84,19 @@ type Timing struct {
 	Eval       time.Duration
 	Checkpoint time.Duration
 	Other      time.Duration // logging, progress, the loop itself
+
+	Checkpoints int // how many checkpoints Checkpoint covers
+}
+
+// StepOverhead is Overhead without checkpoints: the steady share of each
+// step spent outside the model's math. Checkpoints cost
+// Checkpoint/Checkpoints each, once every checkpoint_every steps.
+func (t Timing) StepOverhead() float64 {
+	total := t.Model + t.Optimizer + t.Data + t.Other
+	if total == 0 {
+		return 0
+	}
+	return float64(t.Data+t.Other) / float64(total)
 }
 
 // Overhead is the share of training-step time spent outside the model's
@@ -439,6 +452,10 @@ func (r *run) restore() error {
 	if err := r.train.Seek(st.Data); err != nil {
 		return fmt.Errorf("resume: %w", err)
 	}
+	if st.Stopped == "early_stopping" || (st.Stopped != "" && st.Step >= r.totalSteps) {
+		return fmt.Errorf("resume: the run in %s already finished (%s at step %d); raise --max-steps or --epochs to train further", r.cfg.Out, st.Stopped, st.Step)
+	}
+	st.Stopped = ""
 	r.adam.Step = st.AdamStep
 	st.Threads = r.cpu.Threads()
 	r.st = st
@@ -752,7 +769,7 @@ func (r *run) valLoss(ctx context.Context) (float64, float64, error) {
 
 func (r *run) checkpoint(best bool) error {
 	t0 := time.Now()
-	defer func() { r.timing.Checkpoint += time.Since(t0) }()
+	defer func() { r.timing.Checkpoint += time.Since(t0); r.timing.Checkpoints++ }()
 	r.st.Data = r.train.Position()
 	_, err := saveCheckpoint(r.cfg.Out, checkpoint{State: r.st, Trainable: r.trainableTensors(), M: r.adam.M, V: r.adam.V}, best)
 	return err

@@ -480,3 +480,18 @@ func experimentIDs(t *testing.T, s tracking.Store) []string {
 	}
 	return []string{exp.ID}
 }
+
+func TestResumeOfAFinishedRunIsRefused(t *testing.T) {
+	f := testDataset(t)
+	cfg := smallConfig(t, f)
+	cfg.MaxSteps, cfg.Register = 3, false
+	train(t, cfg, Options{})
+	_, err := Train(context.Background(), cfg, Options{Log: quietLog(), Resume: true, Logger: fastLogger()})
+	if err == nil || !strings.Contains(err.Error(), "already finished") {
+		t.Fatalf("resume of a finished run: %v", err)
+	}
+	cfg.MaxSteps = 5 // a bigger budget continues it
+	if res := train(t, cfg, Options{Resume: true}); res.Steps != 5 {
+		t.Errorf("extended run ended at step %d", res.Steps)
+	}
+}
