@@ -69,7 +69,11 @@ type Result struct {
 	Steps                            int
 	Stopped                          string // max_steps, epochs, max_minutes, early_stopping
 	TrainLoss                        float64
-	ValLoss, ValPerplexity           float64 // of the exported model; 0 when there is no val split
+	ValLoss, ValPerplexity           float64 // best periodic evaluation (eval_batches of val); 0 without a val split
+	// FullValLoss and FullValPerplexity score the exported model on the
+	// whole val split; UnigramPerplexity is the baseline it must beat.
+	FullValLoss, FullValPerplexity float64
+	UnigramPerplexity              float64
 	BestStep                         int
 	TokensPerSecond                  float64
 	RegisteredModel, Version         string
@@ -744,27 +748,50 @@ func (r *run) evaluate(ctx context.Context, prog *Progress) (bool, error) {
 // valLoss is the token-weighted mean loss over (up to EvalBatches batches
 // of) the val split, in a fixed order, and the weight it rests on.
 func (r *run) valLoss(ctx context.Context) (float64, float64, error) {
-	ld, err := NewLoader(r.ds, LoaderOptions{Split: "val", B: r.cfg.BatchSize, T: r.cfg.SeqLen, Pack: r.cfg.Pack, PadID: int32(r.base.Tokenizer.EOT())})
+	l, err := evalLoss(ctx, r.engine, r.ds, "val", r.cfg.BatchSize, r.cfg.SeqLen, r.cfg.Pack, int32(r.base.Tokenizer.EOT()), r.cfg.EvalBatches)
 	if err != nil {
 		return 0, 0, fmt.Errorf("eval: %w", err)
+	}
+	return l.Mean(), l.Weight, nil
+}
+
+// EvalLoss scores a model on a split of a dataset: the summed loss over
+// the reply tokens (the training loss mask) and the weight it rests on,
+// in the split's stored order, over at most maxBatches batches of B×T
+// (0: the whole split). exp(Mean()) is the split's perplexity.
+func EvalLoss(ctx context.Context, cpu *kernels.CPU, m *model.Model, ds *dataset.Dataset, split string, B, T int, pack bool, maxBatches int) (model.Loss, error) {
+	if m.Tokenizer == nil {
+		return model.Loss{}, errors.New("eval: the model has no tokenizer")
+	}
+	e, err := model.NewEngine(cpu, m.Params, model.EngineOptions{B: B, T: T})
+	if err != nil {
+		return model.Loss{}, err
+	}
+	return evalLoss(ctx, e, ds, split, B, T, pack, int32(m.Tokenizer.EOT()), maxBatches)
+}
+
+func evalLoss(ctx context.Context, e *model.Engine, ds *dataset.Dataset, split string, B, T int, pack bool, pad int32, maxBatches int) (model.Loss, error) {
+	ld, err := NewLoader(ds, LoaderOptions{Split: split, B: B, T: T, Pack: pack, PadID: pad})
+	if err != nil {
+		return model.Loss{}, err
 	}
 	defer ld.Close()
 	var total model.Loss
 	var b model.Batch
-	for n := 0; r.cfg.EvalBatches == 0 || n < r.cfg.EvalBatches; n++ {
+	for n := 0; maxBatches == 0 || n < maxBatches; n++ {
 		if err := ld.Next(ctx, &b); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return 0, 0, fmt.Errorf("eval: %w", err)
+			return total, err
 		}
-		l, err := r.engine.Forward(b)
+		l, err := e.Forward(b)
 		if err != nil {
-			return 0, 0, fmt.Errorf("eval: %w", err)
+			return total, err
 		}
 		total.Sum += l.Sum
 		total.Weight += l.Weight
 	}
-	return total.Mean(), total.Weight, nil
+	return total, nil
 }
 
 func (r *run) checkpoint(best bool) error {
@@ -801,6 +828,9 @@ func (r *run) finish(ctx context.Context) (*Result, error) {
 	}
 	if r.st.BestStep > 0 {
 		res.ValLoss, res.ValPerplexity = r.st.BestValLoss, math.Exp(r.st.BestValLoss)
+		if err := r.finalEval(ctx, res); err != nil {
+			return nil, err
+		}
 	}
 
 	out := r.cfg.Out
@@ -844,6 +874,35 @@ func (r *run) finish(ctx context.Context) (*Result, error) {
 		res.ExperimentID = run.Info.ExperimentID
 	}
 	return res, nil
+}
+
+// finalEval scores the exported weights on the whole val split (periodic
+// evaluations may use a prefix of it) and computes the unigram baseline
+// the model must beat, and logs both.
+func (r *run) finalEval(ctx context.Context, res *Result) error {
+	t0 := time.Now()
+	defer func() { r.timing.Eval += time.Since(t0) }()
+	mean, tokens := r.st.BestValLoss, -1.0
+	if r.cfg.EvalBatches > 0 {
+		l, err := evalLoss(ctx, r.engine, r.ds, "val", r.cfg.BatchSize, r.cfg.SeqLen, r.cfg.Pack, int32(r.base.Tokenizer.EOT()), 0)
+		if err != nil {
+			return fmt.Errorf("final eval: %w", err)
+		}
+		mean, tokens = l.Mean(), l.Weight
+	}
+	res.FullValLoss, res.FullValPerplexity = mean, math.Exp(mean)
+	metrics := map[string]float64{"final_val_loss": mean, "final_val_perplexity": res.FullValPerplexity}
+	if tokens >= 0 {
+		metrics["final_val_tokens"] = tokens
+	}
+	if u, err := UnigramPerplexity(ctx, r.ds, r.base.Config.VocabSize); err == nil {
+		res.UnigramPerplexity = u
+		metrics["val_unigram_perplexity"] = u
+	} else {
+		r.log.Warn("unigram baseline not computed", "err", err)
+	}
+	r.mlog.LogMetrics(int64(r.st.Step), metrics)
+	return nil
 }
 
 // replaceDir writes a directory with write into a temporary sibling and

@@ -107,6 +107,9 @@ func checkTrackedRun(t *testing.T, s tracking.Store, cfg Config, res *Result) {
 	if !(res.ValLoss > 0 && res.ValLoss < math.Log(384)-1) {
 		t.Errorf("val loss %.3f, want well below ln(384) = %.3f", res.ValLoss, math.Log(384))
 	}
+	if !(res.FullValPerplexity > 1 && res.FullValPerplexity < res.UnigramPerplexity) {
+		t.Errorf("whole-val perplexity %.2f, unigram baseline %.2f: want the model below the baseline", res.FullValPerplexity, res.UnigramPerplexity)
+	}
 	run, err := s.GetRun(ctx, res.RunID)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +122,7 @@ func checkTrackedRun(t *testing.T, s tracking.Store, cfg Config, res *Result) {
 			t.Errorf("param %s = %q, want %q", key, v, want)
 		}
 	}
-	for _, key := range []string{"learning_rate", "grad_norm", "tokens_per_second", "val_loss", "val_perplexity"} {
+	for _, key := range []string{"learning_rate", "grad_norm", "tokens_per_second", "val_loss", "val_perplexity", "final_val_perplexity", "val_unigram_perplexity"} {
 		if _, ok := run.Metric(key); !ok {
 			t.Errorf("metric %s missing", key)
 		}
@@ -163,6 +166,13 @@ func checkTrackedRun(t *testing.T, s tracking.Store, cfg Config, res *Result) {
 	}
 	if m.Tokenizer == nil || m.Tokenizer.Hash() != mustManifest(t, cfg.Data).Tokenizer.Hash {
 		t.Error("exported model lacks the dataset's tokenizer")
+	}
+	cpu := kernels.NewCPU(2)
+	defer cpu.Close()
+	ds, _ := dataset.Open(cfg.Data)
+	l, err := EvalLoss(ctx, cpu, m, ds, "val", cfg.BatchSize, cfg.SeqLen, cfg.Pack, 0)
+	if err != nil || math.Abs(l.Mean()-res.FullValLoss) > 1e-6 {
+		t.Errorf("EvalLoss of the exported model %.6f (%v), the run said %.6f", l.Mean(), err, res.FullValLoss)
 	}
 	card, _ := os.ReadFile(filepath.Join(res.ModelDir, "README.md"))
 	if !bytes.Contains(card, []byte(res.RunID)) {

@@ -144,7 +144,8 @@ func printTrainResult(a *app, cfg training.Config, res *training.Result) {
 	w := a.stdout
 	fmt.Fprintf(w, "trained %d steps (%s), %.0f tokens/s; final train loss %.4f\n", res.Steps, res.Stopped, res.TokensPerSecond, res.TrainLoss)
 	if res.BestStep > 0 {
-		fmt.Fprintf(w, "val loss %.4f, perplexity %.2f (best, step %d)\n", res.ValLoss, res.ValPerplexity, res.BestStep)
+		fmt.Fprintf(w, "val loss %.4f, perplexity %.2f (best evaluation, step %d)\n", res.ValLoss, res.ValPerplexity, res.BestStep)
+		fmt.Fprintf(w, "whole val split: perplexity %.2f; unigram baseline %.2f\n", res.FullValPerplexity, res.UnigramPerplexity)
 	}
 	fmt.Fprintf(w, "model:        %s\n", res.ModelDir)
 	if res.AdapterDir != "" {
