@@ -74,10 +74,10 @@ type Result struct {
 	// whole val split; UnigramPerplexity is the baseline it must beat.
 	FullValLoss, FullValPerplexity float64
 	UnigramPerplexity              float64
-	BestStep                         int
-	TokensPerSecond                  float64
-	RegisteredModel, Version         string
-	Timing                           Timing
+	BestStep                       int
+	TokensPerSecond                float64
+	RegisteredModel, Version       string
+	Timing                         Timing
 }
 
 // Timing splits a run's wall time, to show where it went.
