@@ -43,6 +43,8 @@ bench:
 	$(GO) test -run '^$$' -bench 'BenchmarkPrepareRSS' -benchtime 1x -count 1 -timeout 60m ./pipelines/ | tee -a bench/raw.txt
 	$(GO) test -run '^$$' -bench 'Gemm|Gemv|Dot|Axpy' -benchmem -count 5 -timeout 60m ./model/kernels/ | tee -a bench/raw.txt
 	$(GO) test -run '^$$' -bench 'TrainStep|Decode' -benchmem -count 5 -timeout 60m ./model/ | tee -a bench/raw.txt
+	$(GO) test -run '^$$' -bench 'LoaderNext' -benchmem -count 5 ./training/ | tee -a bench/raw.txt
+	$(GO) test -run '^$$' -bench 'BenchmarkTrain$$' -benchtime 1x -count 3 -timeout 60m ./training/ | tee -a bench/raw.txt
 	$(BENCHSTAT) bench/raw.txt > bench/report.txt
 	@echo "report: bench/report.txt"
 

@@ -65,6 +65,7 @@ type Options struct {
 // Result is what a finished run produced.
 type Result struct {
 	RunID, ExperimentID, TrackingURI string
+	ExperimentName                   string
 	ModelDir, AdapterDir             string
 	Steps                            int
 	Stopped                          string // max_steps, epochs, max_minutes, early_stopping
@@ -872,6 +873,9 @@ func (r *run) finish(ctx context.Context) (*Result, error) {
 	}
 	if run, err := r.store.GetRun(ctx, r.st.RunID); err == nil {
 		res.ExperimentID = run.Info.ExperimentID
+		if exp, err := r.store.GetExperiment(ctx, run.Info.ExperimentID); err == nil {
+			res.ExperimentName = exp.Name
+		}
 	}
 	return res, nil
 }

@@ -151,14 +151,16 @@ func printTrainResult(a *app, cfg training.Config, res *training.Result) {
 	if res.AdapterDir != "" {
 		fmt.Fprintf(w, "adapters:     %s\n", res.AdapterDir)
 	}
-	fmt.Fprintf(w, "mlflow run:   %s (experiment %s) in %s\n", res.RunID, res.ExperimentID, res.TrackingURI)
+	fmt.Fprintf(w, "mlflow run:   %s (experiment %q) in %s\n", res.RunID, res.ExperimentName, res.TrackingURI)
 	if res.Version != "" {
 		fmt.Fprintf(w, "registered:   %s version %s (no alias moved; promotion is eval's job)\n", res.RegisteredModel, res.Version)
 	}
 	if strings.HasPrefix(res.TrackingURI, "file:") {
 		root := strings.TrimPrefix(res.TrackingURI, "file://")
-		if rel, err := filepath.Rel(".", root); err == nil && !strings.HasPrefix(rel, "..") {
-			root = rel
+		if wd, err := os.Getwd(); err == nil {
+			if rel, err := filepath.Rel(wd, root); err == nil && !strings.HasPrefix(rel, "..") {
+				root = "./" + rel
+			}
 		}
 		fmt.Fprintf(w, "see it:       MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri %s\n", root)
 	}
