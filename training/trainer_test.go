@@ -250,7 +250,7 @@ func TestResumeAfterSIGKILLIsBitIdentical(t *testing.T) {
 	}
 	f := testDataset(t)
 	cfg := smallConfig(t, f)
-	cfg.MaxSteps, cfg.EvalEvery, cfg.CheckpointEvery, cfg.Register = 40, 0, 1, false
+	cfg.MaxSteps, cfg.EvalEvery, cfg.CheckpointEvery, cfg.Register = 24, 0, 1, false
 
 	ref := cfg
 	ref.Out = filepath.Join(t.TempDir(), "uninterrupted")
@@ -270,7 +270,7 @@ func TestResumeAfterSIGKILLIsBitIdentical(t *testing.T) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		if b, err := os.ReadFile(filepath.Join(cfg.Out, checkpointsDir, latestFile)); err == nil {
-			if step, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(string(b)), "step-")); err == nil && step >= 8 {
+			if step, err := strconv.Atoi(strings.TrimPrefix(strings.TrimSpace(string(b)), "step-")); err == nil && step >= 6 {
 				child.Process.Signal(syscall.SIGKILL)
 				killedAt = step
 				break
@@ -280,7 +280,7 @@ func TestResumeAfterSIGKILLIsBitIdentical(t *testing.T) {
 	}
 	child.Wait()
 	if killedAt < 0 {
-		t.Fatal("the child never reached step 8")
+		t.Fatal("the child never reached step 6")
 	}
 	if _, err := os.Stat(filepath.Join(cfg.Out, ModelDir)); err == nil {
 		t.Skip("the child finished before the kill landed; nothing was interrupted")
@@ -314,7 +314,7 @@ func trainChild(cfgFile string) int {
 func TestInterruptWritesACheckpointAndResumeFinishes(t *testing.T) {
 	f := testDataset(t)
 	cfg := smallConfig(t, f)
-	cfg.MaxSteps, cfg.EvalEvery, cfg.CheckpointEvery = 40, 0, 2
+	cfg.MaxSteps, cfg.EvalEvery, cfg.CheckpointEvery = 12, 0, 2
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { // SIGINT once training is under way
@@ -343,7 +343,7 @@ func TestInterruptWritesACheckpointAndResumeFinishes(t *testing.T) {
 	}
 	res := train(t, cfg, Options{Resume: true})
 	run, err := s.GetRun(context.Background(), res.RunID)
-	if err != nil || run.Info.Status != tracking.RunFinished || res.Steps != 40 {
+	if err != nil || run.Info.Status != tracking.RunFinished || res.Steps != 12 {
 		t.Errorf("after resume: %v, status %v, %d steps", err, run.Info.Status, res.Steps)
 	}
 }
