@@ -714,3 +714,26 @@ func (s *FileStore) DeleteRegisteredModelAlias(ctx context.Context, name, alias 
 	}
 	return s.touchRegisteredModel(mdir, time.Now().UnixMilli())
 }
+
+// SetModelVersionTag writes a tag of a live model version to
+// version-<n>/tags/<key> and touches the registered model, as MLflow's
+// FileStore does; the version's own last_updated_timestamp stays, as
+// there.
+func (s *FileStore) SetModelVersionTag(ctx context.Context, name, version, key, value string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := validateRegistryTag(Tag{Key: key, Value: value}); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, dir, err := s.getModelVersion(name, version)
+	if err != nil {
+		return err
+	}
+	if err := writeValueFile(filepath.Join(dir, fsTagsDir, filepath.FromSlash(key)), value); err != nil {
+		return fmt.Errorf("set tag %s of model version %s/%s: %w", key, name, version, err)
+	}
+	return s.touchRegisteredModel(filepath.Dir(dir), time.Now().UnixMilli())
+}

@@ -110,6 +110,15 @@ version: 1
 		t.Errorf("deleting a missing alias: %v", err)
 	}
 
+	if err := s.SetModelVersionTag(ctx, "iris", "2", "ops/owner", "ml-team"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, filepath.Join(mdir, "version-2", "tags", "ops", "owner")); got != "ml-team" {
+		t.Errorf("set-tag file = %q", got)
+	}
+	wantCode(t, s.SetModelVersionTag(ctx, "iris", "7", "k", "v"), CodeResourceDoesNotExist)
+	wantCode(t, s.SetModelVersionTag(ctx, "iris", "2", "", "v"), CodeInvalidParameterValue)
+
 	uri, err := s.GetModelVersionDownloadURI(ctx, "iris", "2")
 	if err != nil || uri != "file:///runs/def/artifacts/model" {
 		t.Errorf("download URI = %q, %v", uri, err)

@@ -207,3 +207,14 @@ func (s *RESTStore) GetModelVersionByAlias(ctx context.Context, name, alias stri
 func (s *RESTStore) DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error {
 	return s.call(ctx, "DELETE", "registered-models/alias", nil, aliasRequest{Name: name, Alias: alias}, nil)
 }
+
+// SetModelVersionTag sets a tag on a model version.
+func (s *RESTStore) SetModelVersionTag(ctx context.Context, name, version, key, value string) error {
+	req := struct {
+		Name    string `json:"name"`
+		Version string `json:"version"`
+		Key     string `json:"key"`
+		Value   string `json:"value"`
+	}{name, version, key, value}
+	return s.call(ctx, "POST", "model-versions/set-tag", nil, req, nil)
+}

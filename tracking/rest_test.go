@@ -196,6 +196,20 @@ func exerciseStore(t *testing.T, s tracking.Store) {
 	if err != nil || mv.Version != "2" || !slices.Contains(mv.Aliases, "production") {
 		t.Fatalf("alias moved to %+v, %v", mv, err)
 	}
+	for _, value := range []string{"first", "second"} {
+		if err := s.SetModelVersionTag(ctx, model, "2", "nebras.promoted_by", value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mv, err := s.GetModelVersion(ctx, model, "2"); err != nil || !slices.Contains(mv.Tags, tracking.Tag{Key: "nebras.promoted_by", Value: "second"}) || len(mv.Tags) != 1 {
+		t.Errorf("version tags after set-tag twice: %+v, %v", mv, err)
+	}
+	if err := s.SetModelVersionTag(ctx, model, "9", "k", "v"); !errors.Is(err, tracking.ErrNotFound) {
+		t.Errorf("tag on a missing version: %v", err)
+	}
+	if err := s.SetModelVersionTag(ctx, model, "2", "../k", "v"); !errors.Is(err, tracking.ErrInvalid) {
+		t.Errorf("tag key leaving the tags folder: %v", err)
+	}
 	uri, err := s.GetModelVersionDownloadURI(ctx, model, "1")
 	if err != nil || uri != got.Info.ArtifactURI+"/model" {
 		t.Errorf("download URI %q, %v", uri, err)

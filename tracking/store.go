@@ -59,6 +59,9 @@ type Store interface {
 	// missing alias from other failures.
 	GetModelVersionByAlias(ctx context.Context, name, alias string) (*ModelVersion, error)
 	DeleteRegisteredModelAlias(ctx context.Context, name, alias string) error
+	// SetModelVersionTag sets a tag on a live model version, replacing
+	// its value if the key is already there.
+	SetModelVersionTag(ctx context.Context, name, version, key, value string) error
 
 	// Artifacts returns the repository behind an artifact URI (a run's
 	// ArtifactURI, or a model version's source): file paths for both

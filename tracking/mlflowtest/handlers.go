@@ -178,6 +178,7 @@ func jsonRoutes() map[string]map[string]jsonHandler {
 		"model-versions/get-download-uri": {http.MethodGet: (*Server).getModelVersionDownloadURI},
 		"model-versions/transition-stage": {http.MethodPost: (*Server).transitionStage},
 		"model-versions/search":           {http.MethodGet: (*Server).searchModelVersions},
+		"model-versions/set-tag":          {http.MethodPost: (*Server).setModelVersionTag},
 		"registered-models/alias":         {http.MethodPost: (*Server).setAlias, http.MethodGet: (*Server).getAlias, http.MethodDelete: (*Server).deleteAlias},
 	}
 }

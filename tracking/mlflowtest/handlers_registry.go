@@ -221,6 +221,32 @@ func (s *Server) searchModelVersions(ctx context.Context, req *apiRequest) (jobj
 	return o, nil
 }
 
+func (s *Server) setModelVersionTag(ctx context.Context, req *apiRequest) (jobj, error) {
+	var in struct {
+		Name    *string `json:"name"`
+		Version *string `json:"version"`
+		Key     *string `json:"key"`
+		Value   *string `json:"value"`
+	}
+	if err := req.decode(&in); err != nil {
+		return nil, err
+	}
+	name, version, err := nameVersion{in.Name, in.Version}.values()
+	if err != nil {
+		return nil, err
+	}
+	key, err := required("key", in.Key)
+	if err != nil {
+		return nil, err
+	}
+	// The backend checks the key's spelling and both lengths against the
+	// registry's limits, which differ from the tracking ones.
+	if err := s.backend.SetModelVersionTag(ctx, name, version, key, optional(in.Value)); err != nil {
+		return nil, err
+	}
+	return s.enc().obj(), nil
+}
+
 // nameAlias is the request of the alias endpoints.
 type nameAlias struct {
 	Name    *string `json:"name"`

@@ -148,6 +148,16 @@ func TestRegistryEndpoints(t *testing.T) {
 		t.Errorf("model-versions/search: %d versions, want 2: %v", n, found)
 	}
 
+	api(t, s, "POST", "model-versions/set-tag", `{"name":"m","version":"1","key":"nebras.promoted_by","value":"ci"}`).ok(t)
+	tagged := api(t, s, "GET", "model-versions/get?name=m&version=1", "").ok(t)
+	if get(t, tagged, "model_version", "tags", 0, "key") != "nebras.promoted_by" || get(t, tagged, "model_version", "tags", 0, "value") != "ci" {
+		t.Errorf("model-versions/set-tag did not tag: %v", tagged)
+	}
+	api(t, s, "POST", "model-versions/set-tag", `{"name":"m","version":"1","value":"ci"}`).failed(t, 400, tracking.CodeInvalidParameterValue)
+	api(t, s, "POST", "model-versions/set-tag", `{"name":"m","version":"1","key":"k","value":"v","stage":"x"}`).failed(t, 400, tracking.CodeInvalidParameterValue)
+	api(t, s, "POST", "model-versions/set-tag", `{"name":"m","version":"7","key":"k","value":"v"}`).failed(t, 404, tracking.CodeResourceDoesNotExist)
+	api(t, s, "GET", "model-versions/set-tag?name=m&version=1&key=k", "").failed(t, 405, tracking.CodeBadRequest)
+
 	api(t, s, "POST", "registered-models/alias", `{"name":"m","alias":"champion","version":"1"}`).ok(t)
 	byAlias := api(t, s, "GET", "registered-models/alias?name=m&alias=champion", "").ok(t)
 	if get(t, byAlias, "model_version", "version") != "1" {
