@@ -41,6 +41,11 @@ func main() {
 		if errors.As(err, &ue) {
 			os.Exit(2)
 		}
+		// The evaluation worked and the gate said no: CI acts on 3.
+		var nb errNotBlessed
+		if errors.As(err, &nb) {
+			os.Exit(3)
+		}
 		os.Exit(1)
 	}
 }
@@ -88,7 +93,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(a.prepareCmd(), a.ticketsCmd(), a.tokenizerCmd(), a.modelCmd(), a.generateCmd(), a.trainCmd(), a.runsCmd())
+	root.AddCommand(a.prepareCmd(), a.ticketsCmd(), a.tokenizerCmd(), a.modelCmd(), a.generateCmd(), a.trainCmd(), a.evalCmd(), a.promoteCmd(), a.runsCmd())
 	return root
 }
 
