@@ -21,6 +21,13 @@ demo: build
 	$(BIN) prepare --input $(DEMO_DIR)/tickets.jsonl --output $(DEMO_DIR)/dataset --overwrite
 	$(BIN) train --data $(DEMO_DIR)/dataset --base scratch:tiny --out $(DEMO_DIR)/run --overwrite \
 	    --batch-size 8 --seq-len 128 --lr 2e-3 --max-steps 150 --max-minutes 5 --eval-every 50 --eval-batches 10
+	@# eval exits 3 when the gate does not bless the model: production stays as it is.
+	@$(BIN) eval --model models:/nebras-support-bot/latest --data $(DEMO_DIR)/dataset --out $(DEMO_DIR)/eval --max-examples 50; \
+	  status=$$?; \
+	  if [ $$status -eq 0 ]; then $(BIN) promote --if-blessed $(DEMO_DIR)/eval/eval.json; \
+	  elif [ $$status -eq 3 ]; then echo "not blessed: the production alias stays where it was"; \
+	  else exit $$status; fi
+	@echo "report: $(DEMO_DIR)/eval/report.html"
 
 vet:
 	$(GO) vet ./...
@@ -45,6 +52,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'TrainStep|Decode' -benchmem -count 5 -timeout 60m ./model/ | tee -a bench/raw.txt
 	$(GO) test -run '^$$' -bench 'LoaderNext' -benchmem -count 5 ./training/ | tee -a bench/raw.txt
 	$(GO) test -run '^$$' -bench 'BenchmarkTrain$$' -benchtime 1x -count 3 -timeout 60m ./training/ | tee -a bench/raw.txt
+	$(GO) test -run '^$$' -bench 'CorpusBLEU10k|CorpusROUGE10k' -benchmem -count 5 ./eval/metrics/ | tee -a bench/raw.txt
 	$(BENCHSTAT) bench/raw.txt > bench/report.txt
 	@echo "report: bench/report.txt"
 
@@ -68,7 +76,7 @@ reference:
 # fuzz gives every parser of untrusted input a short fuzzing run.
 FUZZTIME ?= 20s
 fuzz:
-	@for pkg in ./model ./model/tokenizer ./model/safetensors ./model/hub ./transforms ./pipelines/... ./tracking/...; do \
+	@for pkg in ./model ./model/tokenizer ./model/safetensors ./model/hub ./transforms ./pipelines/... ./tracking/... ./eval/...; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
