@@ -46,6 +46,10 @@ type Config struct {
 
 	MaxExamples  int // 0: the whole split
 	MaxNewTokens int
+	// MaxPromptTokens keeps only the last N prompt tokens (0: as many as
+	// the model's context holds beside MaxNewTokens), for a model trained
+	// on shorter windows than its context.
+	MaxPromptTokens int
 	Sampling     model.Sampling // zero value: greedy
 	Batch        int            // sequences decoded together
 	Threads      int
@@ -79,6 +83,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("max-new-tokens %d: want at least 1", c.MaxNewTokens)
 	case c.Batch < 1:
 		return fmt.Errorf("batch %d: want at least 1", c.Batch)
+	case c.MaxPromptTokens < 0:
+		return fmt.Errorf("max-prompt-tokens %d: want 0 (the model's context) or more", c.MaxPromptTokens)
 	case c.PPLSeqLen < 0 || c.PPLBatches < 0:
 		return errors.New("ppl-seq-len and ppl-batches must not be negative")
 	}
@@ -256,7 +262,7 @@ func decodingParams(cfg Config) map[string]string {
 	return map[string]string{
 		"mode": mode, "max_new_tokens": fmt.Sprint(cfg.MaxNewTokens), "temperature": fmt.Sprint(s.Temperature),
 		"top_k": fmt.Sprint(s.TopK), "top_p": fmt.Sprint(s.TopP), "repetition_penalty": fmt.Sprint(s.RepetitionPenalty),
-		"seed": fmt.Sprint(s.Seed), "batch": fmt.Sprint(cfg.Batch),
+		"seed": fmt.Sprint(s.Seed), "batch": fmt.Sprint(cfg.Batch), "max_prompt_tokens": fmt.Sprint(cfg.MaxPromptTokens),
 		"stop": `<|endoftext|>, "\n` + transforms.RolePrefix(transforms.RoleCustomer) + `"`,
 	}
 }
@@ -314,7 +320,11 @@ func loadModel(ctx context.Context, s tracking.Store, cfg Config, ref string, ds
 func evaluateModel(ctx context.Context, cpu *kernels.CPU, cfg Config, ds *dataset.Dataset, m *model.Model, sys *System, exs []dataset.Example) error {
 	prompts := make([][]int32, len(exs))
 	for i, e := range exs {
-		prompts[i] = e.InputIDs[:e.TargetStart]
+		p := e.InputIDs[:e.TargetStart]
+		if n := cfg.MaxPromptTokens; n > 0 && len(p) > n {
+			p = p[len(p)-n:]
+		}
+		prompts[i] = p
 	}
 	t0 := time.Now()
 	gens, err := m.Generate(ctx, cpu, prompts, model.GenerateOptions{

@@ -188,6 +188,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *Config) { c.Data = "" }, "data"},
 		{func(c *Config) { c.MaxNewTokens = 0 }, "max-new-tokens"},
 		{func(c *Config) { c.Sampling.Temperature = -1 }, "temperature"},
+		{func(c *Config) { c.MaxPromptTokens = -1 }, "max-prompt-tokens"},
 	} {
 		cfg := DefaultConfig()
 		cfg.Model, cfg.Data = "m", "d"

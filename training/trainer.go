@@ -310,6 +310,13 @@ func (r *run) loadBase(ctx context.Context) error {
 		}
 		mc.VocabSize = tok.VocabSize()
 		mc.BOSTokenID, mc.EOSTokenID = tok.EOT(), tok.EOT()
+		// A model trained from scratch knows only the positions it was
+		// trained on: its context is the run's sequence length, so
+		// generation never feeds it positions whose embeddings are still
+		// random.
+		if r.cfg.SeqLen < mc.NPositions {
+			mc.NPositions = r.cfg.SeqLen
+		}
 		if r.base, err = model.New(mc, tok, r.cfg.Seed); err != nil {
 			return fmt.Errorf("base %s: %w", ref, err)
 		}

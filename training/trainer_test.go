@@ -167,6 +167,9 @@ func checkTrackedRun(t *testing.T, s tracking.Store, cfg Config, res *Result) {
 	if m.Tokenizer == nil || m.Tokenizer.Hash() != mustManifest(t, cfg.Data).Tokenizer.Hash {
 		t.Error("exported model lacks the dataset's tokenizer")
 	}
+	if m.Config.NPositions != cfg.SeqLen {
+		t.Errorf("a scratch model trained on %d positions says its context is %d", cfg.SeqLen, m.Config.NPositions)
+	}
 	cpu := kernels.NewCPU(2)
 	defer cpu.Close()
 	ds, _ := dataset.Open(cfg.Data)

@@ -57,6 +57,7 @@ Exit status: 0 blessed, 3 not blessed, 1 error, 2 usage error.`,
 	f.StringVar(&cfg.Out, "out", cfg.Out, "directory for eval.json, report.html and examples.jsonl")
 	f.IntVar(&cfg.MaxExamples, "max-examples", cfg.MaxExamples, "examples to generate replies for (0: the whole split)")
 	f.IntVar(&cfg.MaxNewTokens, "max-new-tokens", cfg.MaxNewTokens, "longest reply in tokens")
+	f.IntVar(&cfg.MaxPromptTokens, "max-prompt-tokens", 0, "keep only the last N prompt tokens (0: what the model's context holds)")
 	f.Float64Var(&cfg.Sampling.Temperature, "temperature", 0, "sampling temperature (0: greedy)")
 	f.IntVar(&cfg.Sampling.TopK, "top-k", 0, "sample from the k most likely tokens (0: all)")
 	f.Float64Var(&cfg.Sampling.TopP, "top-p", 0, "nucleus sampling threshold (0: off)")
