@@ -50,9 +50,9 @@ type Config struct {
 	// the model's context holds beside MaxNewTokens), for a model trained
 	// on shorter windows than its context.
 	MaxPromptTokens int
-	Sampling     model.Sampling // zero value: greedy
-	Batch        int            // sequences decoded together
-	Threads      int
+	Sampling        model.Sampling // zero value: greedy
+	Batch           int            // sequences decoded together
+	Threads         int
 
 	PPLSeqLen  int // sequence length for perplexity (0: min(256, context))
 	PPLBatches int // 0: the whole split
