@@ -69,7 +69,10 @@ func Report(res *Result) ([]byte, error) {
 				if lowerIsBetter(name) {
 					good = delta < 0
 				}
-				row.Better, row.Worse = good && delta != 0, !good && delta != 0
+				// Length and token counts are neither better nor worse.
+				if name != "avg_reply_tokens" && name != "perplexity_tokens" {
+					row.Better, row.Worse = good && delta != 0, !good && delta != 0
+				}
 				if strings.HasPrefix(name, "rouge") || name == "bleu" {
 					scale := 1.0
 					if name == "bleu" {
