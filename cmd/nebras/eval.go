@@ -62,6 +62,7 @@ Exit status: 0 blessed, 3 not blessed, 1 error, 2 usage error.`,
 	f.IntVar(&cfg.Sampling.TopK, "top-k", 0, "sample from the k most likely tokens (0: all)")
 	f.Float64Var(&cfg.Sampling.TopP, "top-p", 0, "nucleus sampling threshold (0: off)")
 	f.Uint64Var(&cfg.Sampling.Seed, "seed", 0, "sampling seed")
+	f.Float64Var(&cfg.Sampling.RepetitionPenalty, "repetition-penalty", 0, "divide the logits of tokens already in the sequence by this (1 or 0: off; 1.2 curbs a small model's loops)")
 	f.IntVar(&cfg.Batch, "batch", cfg.Batch, "sequences decoded together")
 	f.IntVar(&cfg.Threads, "threads", 0, "CPU threads (0: every core)")
 	f.IntVar(&cfg.PPLSeqLen, "ppl-seq-len", 0, "sequence length for perplexity (0: min(256, the model's context))")
