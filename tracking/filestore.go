@@ -725,24 +725,11 @@ func (s *FileStore) SearchRuns(ctx context.Context, req SearchRunsRequest) (*Run
 	}
 	s.mu.Unlock()
 
-	// MLflow sorts by start time, newest first, then run ID before it
-	// applies order_by; the order below keeps that for ties.
-	sort.SliceStable(runs, func(i, j int) bool {
-		a, b := runs[i].Info, runs[j].Info
-		if a.StartTime != b.StartTime {
-			return a.StartTime > b.StartTime
-		}
-		return a.RunID < b.RunID
-	})
+	// RunOrder breaks ties as MLflow does (start time newest first, then
+	// run ID), and with no clauses that is the whole order.
 	order.Sort(runs)
 	page := &RunsPage{}
-	if offset < len(runs) {
-		end := min(offset+max, len(runs))
-		page.Runs = runs[offset:end]
-		if end < len(runs) {
-			page.NextPageToken = encodePageToken(end)
-		}
-	}
+	page.Runs, page.NextPageToken = pageOf(runs, offset, max)
 	return page, nil
 }
 

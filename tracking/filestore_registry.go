@@ -605,31 +605,11 @@ func (s *FileStore) SearchModelVersions(ctx context.Context, req SearchModelVers
 	}
 	s.mu.Unlock()
 
-	// MLflow's default order: last update newest first, then name, then
-	// version number descending.
-	sort.SliceStable(mvs, func(i, j int) bool {
-		a, b := mvs[i], mvs[j]
-		if a.LastUpdatedTimestamp != b.LastUpdatedTimestamp {
-			return a.LastUpdatedTimestamp > b.LastUpdatedTimestamp
-		}
-		if a.Name != b.Name {
-			return a.Name < b.Name
-		}
-		an, _ := strconv.ParseInt(a.Version, 10, 64)
-		bn, _ := strconv.ParseInt(b.Version, 10, 64)
-		return an > bn
-	})
-	if len(req.OrderBy) > 0 {
-		order.Sort(mvs)
-	}
+	// ModelVersionOrder falls back to MLflow's default order (last update
+	// newest first, then name, then version number descending).
+	order.Sort(mvs)
 	page := &ModelVersionsPage{}
-	if offset < len(mvs) {
-		end := min(offset+max, len(mvs))
-		page.ModelVersions = mvs[offset:end]
-		if end < len(mvs) {
-			page.NextPageToken = encodePageToken(end)
-		}
-	}
+	page.ModelVersions, page.NextPageToken = pageOf(mvs, offset, max)
 	return page, nil
 }
 

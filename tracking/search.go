@@ -1396,3 +1396,16 @@ func decodePageToken(token string) (int, error) {
 	}
 	return offset, nil
 }
+
+// pageOf cuts the page of max items starting at offset out of items, and
+// returns the token of the next page ("" on the last).
+func pageOf[T any](items []T, offset, max int) ([]T, string) {
+	if offset >= len(items) {
+		return nil, ""
+	}
+	end := min(offset+max, len(items))
+	if end < len(items) {
+		return items[offset:end], encodePageToken(end)
+	}
+	return items[offset:end], ""
+}
