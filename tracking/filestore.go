@@ -702,11 +702,9 @@ func (s *FileStore) SearchRuns(ctx context.Context, req SearchRunsRequest) (*Run
 	if err != nil {
 		return nil, err
 	}
-	offset := 0
-	if req.PageToken != "" {
-		if offset, err = decodePageToken(req.PageToken); err != nil {
-			return nil, err
-		}
+	offset, err := decodePageToken(req.PageToken) // "" is the first page
+	if err != nil {
+		return nil, err
 	}
 
 	s.mu.Lock()

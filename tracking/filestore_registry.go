@@ -574,11 +574,9 @@ func (s *FileStore) SearchModelVersions(ctx context.Context, req SearchModelVers
 	if err != nil {
 		return nil, err
 	}
-	offset := 0
-	if req.PageToken != "" {
-		if offset, err = decodePageToken(req.PageToken); err != nil {
-			return nil, err
-		}
+	offset, err := decodePageToken(req.PageToken) // "" is the first page
+	if err != nil {
+		return nil, err
 	}
 
 	s.mu.Lock()
