@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nebras-ai/nebras/eval/promote"
@@ -16,6 +17,40 @@ import (
 	"github.com/nebras-ai/nebras/tracking"
 	"github.com/nebras-ai/nebras/training"
 )
+
+// testRoot holds what the package's tests share; TestMain removes it.
+var testRoot string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "nebras-eval-test-")
+	if err != nil {
+		panic(err)
+	}
+	testRoot = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// testData is one prepared dataset for the package's tests; they only
+// read it, so it is built once.
+var testData = sync.OnceValues(func() (fixture.Dataset, error) {
+	return fixture.Build(testRoot, fixture.Options{})
+})
+
+// setup returns the shared dataset and a fresh local tracking store.
+func setup(t *testing.T) (fixture.Dataset, *tracking.FileStore) {
+	t.Helper()
+	d, err := testData()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := tracking.NewFileStore(filepath.Join(t.TempDir(), "mlruns"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, s
+}
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
@@ -45,14 +80,7 @@ func evalConfig(t *testing.T, data, modelRef string) Config {
 // far less, is evaluated against it on the same examples and not blessed.
 func TestEvaluateGateAndPromote(t *testing.T) {
 	ctx := context.Background()
-	d, err := fixture.Build(t.TempDir(), fixture.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := tracking.NewFileStore(filepath.Join(t.TempDir(), "mlruns"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, s := setup(t)
 	v1 := trainVersion(t, s, d.Dir, 40)
 
 	cfg1 := evalConfig(t, d.Dir, "models:/nebras-support-bot/"+v1.Version)
@@ -148,14 +176,7 @@ func checkOutputs(t *testing.T, dir string, res *Result) {
 
 func TestRetrievalBaseline(t *testing.T) {
 	ctx := context.Background()
-	d, err := fixture.Build(t.TempDir(), fixture.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := tracking.NewFileStore(filepath.Join(t.TempDir(), "mlruns"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, s := setup(t)
 	v1 := trainVersion(t, s, d.Dir, 10)
 	cfg := evalConfig(t, d.Dir, v1.ModelDir)
 	cfg.Baseline = BaselineRetrieval
