@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/nebras-ai/nebras/model/kernels"
+	"github.com/nebras-ai/nebras/model/tokenizer"
 )
 
 // GenerateOptions controls Generate.
@@ -87,10 +88,8 @@ func (m *Model) Generate(ctx context.Context, cpu *kernels.CPU, prompts [][]int3
 	}
 	type active struct {
 		idx     int // prompt index
-		ctx     []int32
-		maxNew  int
+		seq     *Continuation
 		sampler *Sampler
-		text    []byte
 	}
 	out := make([]Generation, len(prompts))
 	slots := make([]*active, batch)
@@ -98,6 +97,16 @@ func (m *Model) Generate(ctx context.Context, cpu *kernels.CPU, prompts [][]int3
 	var seqs []int
 	var toks [][]int32
 	V := m.Config.VocabSize
+	// done records a finished sequence's result and frees its slot.
+	done := func(s int) {
+		a := slots[s]
+		g := &out[a.idx]
+		g.Tokens, g.FinishReason = a.seq.Tokens(), a.seq.FinishReason()
+		if m.Tokenizer != nil {
+			g.Text = string(bytes.ToValidUTF8(a.seq.Text(), []byte("\uFFFD")))
+		}
+		slots[s] = nil
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("generate: %w", err)
@@ -113,7 +122,7 @@ func (m *Model) Generate(ctx context.Context, cpu *kernels.CPU, prompts [][]int3
 			}
 			p, maxNew, cut := FitPrompt(p, opt.MaxNewTokens, dec.MaxLen())
 			out[next] = Generation{PromptTokens: len(p), Truncated: cut}
-			a := &active{idx: next, ctx: append([]int32(nil), p...), maxNew: maxNew, sampler: NewSampler(opt.Sampling)}
+			a := &active{idx: next, seq: m.NewContinuation(p, maxNew, stops, opt.Stop), sampler: NewSampler(opt.Sampling)}
 			next++
 			dec.Reset(s)
 			logits, err := dec.Step([]int{s}, [][]int32{p})
@@ -121,16 +130,15 @@ func (m *Model) Generate(ctx context.Context, cpu *kernels.CPU, prompts [][]int3
 				return nil, fmt.Errorf("generate: prompt %d: %w", a.idx, err)
 			}
 			slots[s] = a
-			m.accept(a.sampler.Next(logits, a.ctx), &out[a.idx], &a.ctx, &a.text, a.maxNew, stops, opt.Stop)
-			if out[a.idx].FinishReason != "" {
-				slots[s] = nil
+			if a.seq.Accept(a.sampler.Next(logits, a.seq.Context())) {
+				done(s)
 			}
 		}
 		seqs, toks = seqs[:0], toks[:0]
 		for s, a := range slots {
 			if a != nil {
 				seqs = append(seqs, s)
-				toks = append(toks, a.ctx[len(a.ctx)-1:])
+				toks = append(toks, a.seq.Last())
 			}
 		}
 		if len(seqs) == 0 {
@@ -145,48 +153,98 @@ func (m *Model) Generate(ctx context.Context, cpu *kernels.CPU, prompts [][]int3
 		}
 		for i, s := range seqs {
 			a := slots[s]
-			id := a.sampler.Next(logits[i*V:(i+1)*V], a.ctx)
-			m.accept(id, &out[a.idx], &a.ctx, &a.text, a.maxNew, stops, opt.Stop)
-			if out[a.idx].FinishReason != "" {
-				slots[s] = nil
+			if a.seq.Accept(a.sampler.Next(logits[i*V:(i+1)*V], a.seq.Context())) {
+				done(s)
 			}
 		}
 	}
 }
 
-// accept records a sampled token and decides whether the sequence is done.
-func (m *Model) accept(id int32, g *Generation, ctx *[]int32, text *[]byte, maxNew int, stopTokens []int32, stops []string) {
-	for _, s := range stopTokens {
+// Continuation follows one sequence as it is generated: it keeps the
+// context the sampler sees (prompt and accepted tokens), decodes the text,
+// and decides when the sequence ends: a stop token, a stop string (the
+// text is cut before it) or the token budget. Generate and the serving
+// scheduler share it so that both end sequences by the same rules.
+type Continuation struct {
+	tok        *tokenizer.Tokenizer
+	maxNew     int
+	stopTokens []int32
+	stops      []string
+	context    []int32
+	prompt     int
+	text       []byte
+	finish     string
+}
+
+// NewContinuation starts following a sequence whose prompt is prompt (as
+// the model sees it, already fitted to the context), allowed maxNew
+// tokens. stopTokens nil means the model's end-of-text token. Stop strings
+// are matched in the decoded text and need the model's tokenizer; without
+// one they are ignored and the text stays empty.
+func (m *Model) NewContinuation(prompt []int32, maxNew int, stopTokens []int32, stops []string) *Continuation {
+	if stopTokens == nil {
+		stopTokens = []int32{int32(m.Config.EOSTokenID)}
+	}
+	ctx := make([]int32, len(prompt), len(prompt)+max(maxNew, 0))
+	copy(ctx, prompt)
+	return &Continuation{tok: m.Tokenizer, maxNew: maxNew, stopTokens: stopTokens, stops: stops, context: ctx, prompt: len(prompt)}
+}
+
+// Accept records the sampled token id and reports whether the sequence
+// has ended. A stop token ends it without being recorded.
+func (c *Continuation) Accept(id int32) (done bool) {
+	if c.finish != "" {
+		return true
+	}
+	for _, s := range c.stopTokens {
 		if id == s {
-			g.FinishReason = FinishStop
-			m.finishText(g, *text)
-			return
+			c.finish = FinishStop
+			return true
 		}
 	}
-	g.Tokens = append(g.Tokens, id)
-	*ctx = append(*ctx, id)
-	if m.Tokenizer != nil {
-		b, err := m.Tokenizer.DecodeBytes([]int{int(id)})
-		if err == nil {
-			*text = append(*text, b...)
+	c.context = append(c.context, id)
+	if c.tok != nil {
+		old := len(c.text)
+		if b, err := c.tok.DecodeBytes([]int{int(id)}); err == nil {
+			c.text = append(c.text, b...)
 		}
-		for _, s := range stops {
-			if i := bytes.Index(*text, []byte(s)); i >= 0 {
-				*text = (*text)[:i]
-				g.FinishReason = FinishStop
-				m.finishText(g, *text)
-				return
+		// The text before this token held no stop string, so only a match
+		// that ends in the new bytes can be new; the earliest one wins.
+		cut := -1
+		for _, s := range c.stops {
+			from := max(0, old-len(s)+1)
+			if i := bytes.Index(c.text[from:], []byte(s)); i >= 0 && (cut < 0 || from+i < cut) {
+				cut = from + i
 			}
 		}
+		if cut >= 0 {
+			c.text = c.text[:cut]
+			c.finish = FinishStop
+			return true
+		}
 	}
-	if len(g.Tokens) >= maxNew {
-		g.FinishReason = FinishLength
-		m.finishText(g, *text)
+	if len(c.context)-c.prompt >= c.maxNew {
+		c.finish = FinishLength
+		return true
 	}
+	return false
 }
 
-func (m *Model) finishText(g *Generation, text []byte) {
-	if m.Tokenizer != nil {
-		g.Text = string(bytes.ToValidUTF8(text, []byte("\uFFFD")))
-	}
-}
+// Context is the prompt followed by the accepted tokens: what the sampler
+// conditions on. It is valid until the next Accept.
+func (c *Continuation) Context() []int32 { return c.context }
+
+// Last is the most recent token of the context, the one the next decode
+// step feeds the model.
+func (c *Continuation) Last() []int32 { return c.context[len(c.context)-1:] }
+
+// Tokens are the generated tokens, without a stop token.
+func (c *Continuation) Tokens() []int32 { return c.context[c.prompt:] }
+
+// Text is the decoded bytes of Tokens, cut before a stop string once one
+// has appeared. It need not be valid UTF-8 where a token cuts a character.
+func (c *Continuation) Text() []byte { return c.text }
+
+// FinishReason is FinishStop or FinishLength once the sequence has ended,
+// "" before.
+func (c *Continuation) FinishReason() string { return c.finish }
