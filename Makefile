@@ -34,8 +34,24 @@ vet:
 	@fmt=$$(gofmt -l .); \
 	  if [ -n "$$fmt" ]; then echo "gofmt needed:"; echo "$$fmt"; exit 1; fi
 
-test: vet
+test: vet browser
 	$(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# browser installs Debian's chromium for the chat page's headless-browser
+# test (serving/web) when no browser is found and we are root with apt-get;
+# anywhere else that test skips. NEBRAS_CHROME names a browser binary.
+.PHONY: browser
+browser:
+	@if [ -n "$$NEBRAS_CHROME" ] || command -v chromium >/dev/null 2>&1 || \
+	    command -v chromium-browser >/dev/null 2>&1 || command -v google-chrome >/dev/null 2>&1 || \
+	    command -v google-chrome-stable >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing chromium for the browser test"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1; }; } || \
+	  echo "could not install chromium: the browser test will skip"; \
+	else echo "no chromium found and cannot install it: the browser test will skip"; fi
 
 # bench runs the benchmarks, each comparison side by side in one process,
 # and writes bench/report.txt with benchstat's medians; the raw numbers stay
