@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -647,5 +648,91 @@ func TestDecodeStepDoesNotAllocate(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(10, step); n != 0 {
 		t.Errorf("a decode step allocates %.0f times", n)
+	}
+}
+
+// referenceSample is top-k/top-p sampling the slow way: sort every token.
+// The Sampler's thresholded selection must pick exactly what it picks.
+func referenceSample(logits []float32, opt Sampling, rng *rand.Rand) int32 {
+	inv := float32(1 / opt.Temperature)
+	l := make([]float32, len(logits))
+	for i, v := range logits {
+		l[i] = v * inv
+	}
+	probs := make([]float32, len(l))
+	sum := kernels.ExpShift(probs, l, l[argmax(l)], 1)
+	var keep []candidate
+	for i, p := range probs {
+		keep = append(keep, candidate{int32(i), p})
+	}
+	slices.SortFunc(keep, func(a, b candidate) int {
+		if a.p != b.p {
+			if a.p > b.p {
+				return -1
+			}
+			return 1
+		}
+		return int(a.id - b.id)
+	})
+	total := sum
+	if opt.TopK > 0 && opt.TopK < len(keep) {
+		keep = keep[:opt.TopK]
+		total = 0
+		for _, c := range keep {
+			total += c.p
+		}
+	}
+	if opt.TopP > 0 && opt.TopP < 1 {
+		var cum float32
+		for i, c := range keep {
+			cum += c.p
+			if float64(cum) >= opt.TopP*float64(total) {
+				keep = keep[:i+1]
+				break
+			}
+		}
+	}
+	var kept float32
+	for _, c := range keep {
+		kept += c.p
+	}
+	u := float32(rng.Float64()) * kept
+	for _, c := range keep {
+		if u -= c.p; u < 0 {
+			return c.id
+		}
+	}
+	return keep[len(keep)-1].id
+}
+
+func TestSamplerTopKTopPMatchFullSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := range 40 {
+		V := 50 + r.IntN(5000)
+		logits := make([]float32, V)
+		spread := []float32{0.1, 1, 4, 20}[trial%4] // flat to peaked
+		for i := range logits {
+			logits[i] = float32(r.NormFloat64()) * spread
+		}
+		if trial%5 == 0 { // ties
+			for i := range logits {
+				logits[i] = float32(int(logits[i]))
+			}
+		}
+		for _, opt := range []Sampling{
+			{Temperature: 1, TopK: 1}, {Temperature: 0.7, TopK: 5}, {Temperature: 1, TopK: 50},
+			{Temperature: 1, TopP: 0.1}, {Temperature: 1, TopP: 0.5}, {Temperature: 1.3, TopP: 0.9}, {Temperature: 1, TopP: 0.999},
+			{Temperature: 0.8, TopK: 40, TopP: 0.95},
+		} {
+			opt.Seed = uint64(trial)
+			s := NewSampler(opt)
+			ref := rand.New(rand.NewPCG(opt.Seed, 0x6e65627261732d73))
+			for draw := range 20 {
+				want := referenceSample(logits, opt, ref)
+				if got := s.Next(slices.Clone(logits), nil); got != want {
+					t.Fatalf("trial %d %+v draw %d: sampled %d, full sort gives %d", trial, opt, draw, got, want)
+				}
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -45,10 +46,11 @@ func (s Sampling) Validate() error {
 // Sampler picks tokens for one sequence. It keeps its own random stream
 // and scratch, so sequences decoded together do not disturb each other.
 type Sampler struct {
-	opt  Sampling
-	rng  *rand.Rand
-	cand []candidate
-	seen map[int32]bool
+	opt   Sampling
+	rng   *rand.Rand
+	cand  []candidate
+	probs []float32
+	seen  map[int32]bool
 }
 
 type candidate struct {
@@ -81,21 +83,49 @@ func (s *Sampler) Next(logits []float32, context []int32) int32 {
 	if s.opt.Temperature == 0 {
 		return argmax(logits)
 	}
-	inv := float32(1 / s.opt.Temperature)
-	mx := logits[argmax(logits)]
-	s.cand = s.cand[:0]
-	var sum float32
-	for i, v := range logits {
-		p := kernels.Exp((v - mx) * inv)
-		if p > 0 {
-			s.cand = append(s.cand, candidate{int32(i), p})
-			sum += p
+	// The softmax numerators in one vectorised pass: with GPT-2's 50k
+	// vocabulary, a scalar exp per logit was most of a serving step.
+	best := argmax(logits)
+	if inv := float32(1 / s.opt.Temperature); inv != 1 {
+		for i := range logits {
+			logits[i] *= inv
 		}
 	}
-	keep := s.cand
-	if k := s.opt.TopK; (k > 0 && k < len(keep)) || (s.opt.TopP > 0 && s.opt.TopP < 1) {
+	s.probs = slices.Grow(s.probs[:0], len(logits))[:len(logits)]
+	sum := kernels.ExpShift(s.probs, logits, logits[best], 1)
+	k, tp := s.opt.TopK, s.opt.TopP
+	topK, topP := k > 0 && k < len(logits), tp > 0 && tp < 1
+	if !topK && !topP {
+		return s.draw(sum, func(yield func(int32, float32) bool) {
+			for i, p := range s.probs {
+				if !yield(int32(i), p) {
+					return
+				}
+			}
+		})
+	}
+	// Top-k and top-p need the most likely tokens in order, but only
+	// those: every token at or above a threshold t is taken, and once they
+	// are k tokens, or hold the top-p mass, the answer lies among them and
+	// a sort of that handful gives exactly what sorting all V would. The
+	// threshold falls until that holds (t = 0 takes everything).
+	for t := s.probs[best] / 16; ; t /= 256 {
+		if t < 1e-30 {
+			t = 0
+		}
+		s.cand = s.cand[:0]
+		var mass float32
+		for i, p := range s.probs {
+			if p >= t {
+				s.cand = append(s.cand, candidate{int32(i), p})
+				mass += p
+			}
+		}
+		if t > 0 && ((topK && len(s.cand) < k) || (!topK && float64(mass) < tp*float64(sum))) {
+			continue
+		}
 		// Most likely first; ties by id so the order is fixed.
-		slices.SortFunc(keep, func(a, b candidate) int {
+		slices.SortFunc(s.cand, func(a, b candidate) int {
 			if a.p != b.p {
 				if a.p > b.p {
 					return -1
@@ -104,36 +134,57 @@ func (s *Sampler) Next(logits []float32, context []int32) int32 {
 			}
 			return int(a.id - b.id)
 		})
-		if k > 0 && k < len(keep) {
-			keep = keep[:k]
-		}
-		if tp := s.opt.TopP; tp > 0 && tp < 1 {
-			var total float32
+		keep := s.cand
+		total := sum
+		if topK {
+			keep = keep[:min(k, len(keep))]
+			total = 0
 			for _, c := range keep {
 				total += c.p
 			}
+		}
+		if topP {
 			var cum float32
+			found := false
 			for i, c := range keep {
 				cum += c.p
 				if float64(cum) >= tp*float64(total) {
-					keep = keep[:i+1]
+					keep, found = keep[:i+1], true
 					break
 				}
 			}
+			if !found && t > 0 {
+				continue // rounding left the mass just short: widen
+			}
 		}
-		sum = 0
+		var kept float32
 		for _, c := range keep {
-			sum += c.p
+			kept += c.p
 		}
+		return s.draw(kept, func(yield func(int32, float32) bool) {
+			for _, c := range keep {
+				if !yield(c.id, c.p) {
+					return
+				}
+			}
+		})
 	}
+}
+
+// draw picks from weighted tokens whose weights add up to sum.
+func (s *Sampler) draw(sum float32, tokens iter.Seq2[int32, float32]) int32 {
 	u := float32(s.rng.Float64()) * sum
-	for _, c := range keep {
-		u -= c.p
-		if u < 0 {
-			return c.id
+	last := int32(-1)
+	for id, p := range tokens {
+		if p <= 0 {
+			continue
+		}
+		last = id
+		if u -= p; u < 0 {
+			return id
 		}
 	}
-	return keep[len(keep)-1].id
+	return last
 }
 
 // argmax returns the index of the largest value, the first on ties.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -80,6 +82,7 @@ func (a *app) benchServeCmd() *cobra.Command {
 		sequential  bool
 		overload    bool
 		out         string
+		cpuProfile  string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve (--model DIR | --registry-model NAME | --url http://127.0.0.1:PORT) [--concurrency 1,8,32]",
@@ -116,6 +119,17 @@ before and after.`,
 				if len(prompts) == 0 {
 					return usageError{fmt.Errorf("--prompts %s: no prompts", promptsFile)}
 				}
+			}
+			if cpuProfile != "" {
+				fh, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer fh.Close()
+				if err := pprof.StartCPUProfile(fh); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			ctx := cmd.Context()
 			rep := benchReport{MaxTokens: maxTokens, Ratios: map[string]any{}}
@@ -213,6 +227,7 @@ before and after.`,
 	fs.BoolVar(&sequential, "sequential", true, "also run every level with batching off (--max-batch 1)")
 	fs.BoolVar(&overload, "overload", true, "finish with an overload phase against a small queue")
 	fs.StringVar(&out, "out", "", "also write the report as JSON to this file")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	_ = fs.MarkHidden("alias")
 	fs.Lookup("max-batch").DefValue = "32"
 	_ = fs.Set("max-batch", "32")
