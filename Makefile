@@ -5,11 +5,15 @@ GO       ?= go
 BIN      := bin/nebras
 DEMO_DIR ?= demo
 DEMO_N   ?= 2000
+# DEMO_ADDR is where make demo serves the promoted model at the end;
+# NO_SERVE=1 stops after promotion (scripts, CI).
+DEMO_ADDR ?= 127.0.0.1:8080
+NO_SERVE ?=
 TEST_TIMEOUT ?= 20m
 
 BENCHSTAT := $(GO) run golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 
-.PHONY: all build demo test vet bench bench-model fuzz reference clean
+.PHONY: all build demo test vet bench bench-model bench-serve fuzz reference clean
 
 all: build
 
@@ -28,6 +32,10 @@ demo: build
 	  elif [ $$status -eq 3 ]; then echo "not blessed: the production alias stays where it was"; \
 	  else exit $$status; fi
 	@echo "report: $(DEMO_DIR)/eval/report.html"
+ifeq ($(NO_SERVE),)
+	@echo "serving the production model (Ctrl-C stops; make demo NO_SERVE=1 skips this step)"
+	$(BIN) serve --registry-model nebras-support-bot --alias production --addr $(DEMO_ADDR) --poll-interval 10s
+endif
 
 vet:
 	$(GO) vet ./...
@@ -72,6 +80,18 @@ bench:
 	$(BENCHSTAT) bench/raw.txt > bench/report.txt
 	@echo "report: bench/report.txt"
 
+# bench-serve load-tests the chat API in process at concurrency 1, 8 and 32
+# with continuous batching on and off, then floods a small queue. It uses
+# the demo's model when make demo has run, else a random tiny GPT-2 (which
+# answers to max_tokens, never stopping early).
+bench-serve: build
+	@mkdir -p bench
+	@model=$(DEMO_DIR)/run/model; \
+	  if [ ! -d $$model ]; then model=bench/serve-model; \
+	    [ -d $$model ] || $(BIN) model init --config tiny --out $$model --seed 1 >/dev/null; fi; \
+	  echo "model: $$model"; \
+	  $(BIN) bench serve --model $$model --log-level warn --out bench/serve.json | tee bench/serve.txt
+
 # bench-model compares the GPT-2 engine with PyTorch in one run (PyTorch's
 # side runs when Debian's python3-torch is installed; see ci/bench/).
 bench-model:
@@ -92,7 +112,7 @@ reference:
 # fuzz gives every parser of untrusted input a short fuzzing run.
 FUZZTIME ?= 20s
 fuzz:
-	@for pkg in ./model ./model/tokenizer ./model/safetensors ./model/hub ./transforms ./pipelines/... ./tracking/... ./eval/...; do \
+	@for pkg in ./model ./model/tokenizer ./model/safetensors ./model/hub ./transforms ./pipelines/... ./tracking/... ./eval/... ./serving/...; do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \

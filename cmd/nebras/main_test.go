@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nebras-ai/nebras/pipelines/dataset"
@@ -15,11 +16,31 @@ import (
 // run executes the CLI in-process and returns stdout, stderr and the error.
 func run(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
+	// Commands that serve log from many goroutines while printing, as
+	// they may to a terminal; a plain bytes.Buffer would race.
+	var stdout, stderr syncBuffer
 	root := newRootCmd(&stdout, &stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	return stdout.String(), stderr.String(), err
+}
+
+// syncBuffer is a bytes.Buffer a running command writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestGeneratePrepareSummary(t *testing.T) {

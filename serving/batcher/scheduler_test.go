@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nebras-ai/nebras/internal/leaktest"
 	"github.com/nebras-ai/nebras/model"
 	"github.com/nebras-ai/nebras/model/kernels"
 	"github.com/nebras-ai/nebras/model/tokenizer"
@@ -563,7 +564,7 @@ func TestCloseDrains(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	waitGoroutines(t, base)
+	leaktest.Wait(t, base, deadlockGuard)
 }
 
 func TestCloseDeadlineEndsStreams(t *testing.T) {
@@ -599,20 +600,6 @@ func TestCloseDeadlineEndsStreams(t *testing.T) {
 		if _, _, err := collect(t, st); !errors.Is(err, ErrClosed) {
 			t.Errorf("stream ended with %v, want ErrClosed", err)
 		}
-	}
-}
-
-// waitGoroutines fails if the goroutine count does not come back to base;
-// goroutines that are ending take a moment to go.
-func waitGoroutines(t *testing.T, base int) {
-	t.Helper()
-	deadline := time.Now().Add(deadlockGuard)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

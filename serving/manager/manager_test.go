@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nebras-ai/nebras/internal/leaktest"
 	"github.com/nebras-ai/nebras/model"
 	"github.com/nebras-ai/nebras/model/kernels"
 	"github.com/nebras-ai/nebras/model/tokenizer"
@@ -537,14 +538,7 @@ func TestCloseDrains(t *testing.T) {
 	if st := m.Stats(); st.Queued != 0 || st.Active != 0 {
 		t.Errorf("stats after Close: %+v", st)
 	}
-	deadline := time.Now().Add(deadlockGuard)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	leaktest.Wait(t, base, deadlockGuard)
 }
 
 func TestRegistrySourceURI(t *testing.T) {
