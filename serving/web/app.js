@@ -203,7 +203,9 @@
     try {
       // No "model": the server serves one, and leaving it out keeps the
       // conversation going across a hot swap to a model with another id.
-      const request = {messages: history, stream: true};
+      // Greedy decoding, as nebras eval scored the model before the gate
+      // let it into production; OpenAI's default would sample at 1.
+      const request = {messages: history, stream: true, temperature: 0};
       const resp = await fetch("v1/chat/completions", {
         method: "POST",
         headers: headers(true),

@@ -311,6 +311,9 @@ func TestChatPageInBrowser(t *testing.T) {
 	first := "My invoice is wrong.\nOrder 42."
 	checkMessages(t, receive(t, ctx, bodies, "the first request"), chatMessage{"user", first})
 	gen := receive(t, ctx, backend.gens, "the first generation")
+	if gen.req.Sampling.Temperature != 0 {
+		t.Errorf("the page asked for temperature %v, want 0 (greedy, as evaluated)", gen.req.Sampling.Temperature)
+	}
 	if !strings.Contains(gen.req.Prompt, "Order 42.") {
 		t.Errorf("the prompt %q lacks the agent's message", gen.req.Prompt)
 	}
