@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -170,5 +172,31 @@ func TestBenchServe(t *testing.T) {
 	}
 	if o.Status[429] == 0 {
 		t.Errorf("overload never filled the queue: %v", o.Status)
+	}
+}
+
+func TestHealthcheck(t *testing.T) {
+	var ready atomic.Bool
+	ready.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" || !ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	if _, _, err := run(t, "healthcheck", "--url", srv.URL+"/readyz"); err != nil {
+		t.Fatalf("healthy: %v", err)
+	}
+	ready.Store(false)
+	if _, _, err := run(t, "healthcheck", "--url", srv.URL+"/readyz"); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("unready: %v", err)
+	}
+	srv.Close()
+	if _, _, err := run(t, "healthcheck", "--url", srv.URL+"/readyz"); err == nil {
+		t.Fatal("closed server: want an error")
+	}
+	var ue usageError
+	if _, _, err := run(t, "healthcheck", "--url", "ftp://x"); !errors.As(err, &ue) {
+		t.Fatalf("bad url: %v", err)
 	}
 }
