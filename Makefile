@@ -4,7 +4,6 @@
 GO       ?= go
 BIN      := bin/nebras
 DEMO_DIR ?= demo
-DEMO_N   ?= 2000
 # DEMO_ADDR is where make demo serves the promoted model at the end;
 # NO_SERVE=1 stops after promotion (scripts, CI).
 DEMO_ADDR ?= 127.0.0.1:8080
@@ -21,17 +20,11 @@ build:
 	$(GO) build -o $(BIN) ./cmd/nebras
 
 demo: build
-	$(BIN) tickets generate --n $(DEMO_N) --seed 1 --out $(DEMO_DIR)/tickets.jsonl --overwrite
-	$(BIN) prepare --input $(DEMO_DIR)/tickets.jsonl --output $(DEMO_DIR)/dataset --overwrite
-	$(BIN) train --data $(DEMO_DIR)/dataset --base scratch:tiny --out $(DEMO_DIR)/run --overwrite \
-	    --batch-size 8 --seq-len 128 --lr 2e-3 --max-steps 150 --max-minutes 5 --eval-every 50 --eval-batches 10
-	@# eval exits 3 when the gate does not bless the model: production stays as it is.
-	@$(BIN) eval --model models:/nebras-support-bot/latest --data $(DEMO_DIR)/dataset --out $(DEMO_DIR)/eval --max-examples 50; \
-	  status=$$?; \
-	  if [ $$status -eq 0 ]; then $(BIN) promote --if-blessed $(DEMO_DIR)/eval/eval.json; \
-	  elif [ $$status -eq 3 ]; then echo "not blessed: the production alias stays where it was"; \
-	  else exit $$status; fi
-	@echo "report: $(DEMO_DIR)/eval/report.html"
+	@# nebras run on its embedded defaults (nebras run --print-defaults):
+	@# 2,000 synthetic tickets, prepare, train a tiny GPT-2, evaluate it
+	@# against production, promote it if the gate blesses it. Stages whose
+	@# inputs did not change are skipped, so a second make demo is quick.
+	$(BIN) run --work-dir $(DEMO_DIR)
 ifeq ($(NO_SERVE),)
 	@echo "serving the production model (Ctrl-C stops; make demo NO_SERVE=1 skips this step)"
 	$(BIN) serve --registry-model nebras-support-bot --alias production --addr $(DEMO_ADDR) --poll-interval 10s
@@ -82,15 +75,15 @@ bench:
 
 # bench-serve load-tests the chat API in process at concurrency 1, 8 and 32
 # with continuous batching on and off, then floods a small queue. It uses
-# the demo's model when make demo has run, else a random tiny GPT-2 (which
-# answers to max_tokens, never stopping early).
+# the demo's production model when make demo has run, else a random tiny
+# GPT-2 (which answers to max_tokens, never stopping early).
 bench-serve: build
 	@mkdir -p bench
-	@model=$(DEMO_DIR)/run/model; \
-	  if [ ! -d $$model ]; then model=bench/serve-model; \
-	    [ -d $$model ] || $(BIN) model init --config tiny --out $$model --seed 1 >/dev/null; fi; \
-	  echo "model: $$model"; \
-	  $(BIN) bench serve --model $$model --log-level warn --out bench/serve.json | tee bench/serve.txt
+	@if [ -d mlruns/models/nebras-support-bot ]; then src="--registry-model nebras-support-bot"; else \
+	    [ -d bench/serve-model ] || $(BIN) model init --config tiny --out bench/serve-model --seed 1 >/dev/null; \
+	    src="--model bench/serve-model"; fi; \
+	  echo "model: $$src"; \
+	  $(BIN) bench serve $$src --log-level warn --out bench/serve.json | tee bench/serve.txt
 
 # bench-model compares the GPT-2 engine with PyTorch in one run (PyTorch's
 # side runs when Debian's python3-torch is installed; see ci/bench/).

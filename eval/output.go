@@ -48,11 +48,12 @@ func writeOutputs(dir string, res *Result) error {
 	return atomicfile.WriteFile(filepath.Join(dir, ReportFile), html)
 }
 
-// logToMLflow records the evaluation as a run nested under the
-// candidate's training run when it has one: decoding params, both
-// systems' metrics (the baseline's prefixed baseline_), the gate's
-// decision as tags, and the output files as artifacts.
-func logToMLflow(ctx context.Context, s tracking.Store, cfg Config, res *Result, log *slog.Logger) error {
+// logToMLflow records the evaluation as a run nested under parent when
+// given, else under the candidate's training run when it has one:
+// decoding params, both systems' metrics (the baseline's prefixed
+// baseline_), the gate's decision as tags, and the output files as
+// artifacts.
+func logToMLflow(ctx context.Context, s tracking.Store, cfg Config, res *Result, parent string, log *slog.Logger) error {
 	opts := tracking.RunOptions{
 		Experiment: cfg.Experiment, Source: "nebras eval",
 		RunName: "eval-" + runLabel(res.Candidate),
@@ -62,7 +63,9 @@ func logToMLflow(ctx context.Context, s tracking.Store, cfg Config, res *Result,
 			{Key: "nebras.gate", Value: res.Gate.Summary},
 		},
 	}
-	if res.Candidate.RunID != "" {
+	if parent != "" {
+		opts.ParentRunID = parent
+	} else if res.Candidate.RunID != "" {
 		if _, err := s.GetRun(ctx, res.Candidate.RunID); err == nil {
 			opts.ParentRunID = res.Candidate.RunID
 		}

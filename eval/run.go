@@ -142,6 +142,9 @@ type Result struct {
 type Options struct {
 	Log   *slog.Logger
 	Store tracking.Store // nil: opened from Config/environment
+	// ParentRunID nests the evaluation's MLflow run under this run (a
+	// pipeline run) instead of under the candidate's training run.
+	ParentRunID string
 }
 
 // Run evaluates the candidate (and the baseline) and applies the gate.
@@ -222,7 +225,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if err := writeOutputs(cfg.Out, res); err != nil {
 		return nil, err
 	}
-	if err := logToMLflow(ctx, store, cfg, res, opt.Log); err != nil {
+	if err := logToMLflow(ctx, store, cfg, res, opt.ParentRunID, opt.Log); err != nil {
 		opt.Log.Warn("tracking: the evaluation is not fully logged", "err", err)
 	}
 	return res, nil

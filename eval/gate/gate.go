@@ -177,6 +177,13 @@ func Parse(data []byte, name string) (*Rules, error) {
 	return rules, nil
 }
 
+// ParseNode checks rules already parsed as YAML inside a larger file
+// (a pipeline config): n is the mapping that holds the rules key, and
+// errors start with name and the line in that file.
+func ParseNode(n *yaml.Node, name string) (*Rules, error) {
+	return parser{file: name}.document(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}})
+}
+
 // yamlError turns yaml.v3's "yaml: line N: msg" into "file:N: msg".
 func yamlError(name string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
