@@ -15,6 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/nebras-ai/nebras/internal/yamlnode"
+
 	"github.com/nebras-ai/nebras/eval"
 	"github.com/nebras-ai/nebras/eval/gate"
 	"github.com/nebras-ai/nebras/model"
@@ -281,7 +283,7 @@ func (d *decoder) value(n *yaml.Node, path string, v reflect.Value) error {
 	if v.Type() == gateType {
 		return d.gate(n, path, v.Addr().Interface().(*Gate))
 	}
-	what := func() string { return kindName(n) }
+	what := func() string { return yamlnode.Describe(n) }
 	scalar := func(tags ...string) bool {
 		return n.Kind == yaml.ScalarNode && slices.Contains(tags, n.ShortTag())
 	}
@@ -409,23 +411,7 @@ func (d *decoder) gate(n *yaml.Node, path string, g *Gate) error {
 		g.Rules, g.YAML = rules, b
 		return nil
 	}
-	return d.errorf(n.Line, path, "want a gate.yaml path or a mapping with a rules list, got %s", kindName(n))
-}
-
-// kindName describes a node for error messages.
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.ShortTag() == "!!null" {
-			return "no value"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "an unexpected node"
+	return d.errorf(n.Line, path, "want a gate.yaml path or a mapping with a rules list, got %s", yamlnode.Describe(n))
 }
 
 // validate checks values the types let through, each error at the line

@@ -59,6 +59,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/nebras-ai/nebras/internal/yamlnode"
 )
 
 // KnownMetrics returns the metric names a rule may check, as `nebras
@@ -219,7 +221,7 @@ func (p parser) document(doc *yaml.Node) (*Rules, error) {
 	}
 	root := deref(doc.Content[0])
 	if root.Kind != yaml.MappingNode {
-		return nil, p.errorf(root.Line, "want a mapping with a rules key, got %s", kindName(root))
+		return nil, p.errorf(root.Line, "want a mapping with a rules key, got %s", yamlnode.Describe(root))
 	}
 	var key, list *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -236,7 +238,7 @@ func (p parser) document(doc *yaml.Node) (*Rules, error) {
 		return nil, p.errorf(root.Line, "no rules key")
 	}
 	if list.Kind != yaml.SequenceNode {
-		return nil, p.errorf(key.Line, "rules: want a list of rules, got %s", kindName(list))
+		return nil, p.errorf(key.Line, "rules: want a list of rules, got %s", yamlnode.Describe(list))
 	}
 	if len(list.Content) == 0 {
 		return nil, p.errorf(key.Line, "rules is empty: a gate must check something")
@@ -265,7 +267,7 @@ const ruleKeys = "name, metric, min, max, higher_is_better, min_change, min_rela
 func (p parser) rule(n *yaml.Node, idx int) (Rule, error) {
 	r := Rule{Line: n.Line}
 	if n.Kind != yaml.MappingNode {
-		return r, p.errorf(n.Line, "rule %d: want a mapping of %s, got %s", idx, ruleKeys, kindName(n))
+		return r, p.errorf(n.Line, "rule %d: want a mapping of %s, got %s", idx, ruleKeys, yamlnode.Describe(n))
 	}
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -305,14 +307,14 @@ func (p parser) rule(n *yaml.Node, idx int) (Rule, error) {
 
 func (p parser) str(n *yaml.Node) (string, error) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		return "", fmt.Errorf("want a string, got %s", kindName(n))
+		return "", fmt.Errorf("want a string, got %s", yamlnode.Describe(n))
 	}
 	return n.Value, nil
 }
 
 func (p parser) number(n *yaml.Node) (*float64, error) {
 	if n.Kind != yaml.ScalarNode || (n.ShortTag() != "!!int" && n.ShortTag() != "!!float") {
-		return nil, fmt.Errorf("want a number, got %s", kindName(n))
+		return nil, fmt.Errorf("want a number, got %s", yamlnode.Describe(n))
 	}
 	var v float64
 	if err := n.Decode(&v); err != nil {
@@ -326,29 +328,13 @@ func (p parser) number(n *yaml.Node) (*float64, error) {
 
 func (p parser) boolean(n *yaml.Node) (*bool, error) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
-		return nil, fmt.Errorf("want true or false, got %s", kindName(n))
+		return nil, fmt.Errorf("want true or false, got %s", yamlnode.Describe(n))
 	}
 	var v bool
 	if err := n.Decode(&v); err != nil {
 		return nil, fmt.Errorf("want true or false: %w", err)
 	}
 	return &v, nil
-}
-
-// kindName describes a node for error messages.
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.ShortTag() == "!!null" {
-			return "no value"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "an unexpected node"
 }
 
 // isChange tells a change threshold from a value threshold.
