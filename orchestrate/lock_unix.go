@@ -30,3 +30,8 @@ func lockWork(path string) (func(), error) {
 		f.Close()
 	}, nil
 }
+
+// LockFile takes the same exclusive, non-blocking lock on path (created
+// if need be) for callers that keep state of their own beside a work
+// directory, such as `nebras retrain`; the returned function releases it.
+func LockFile(path string) (unlock func(), err error) { return lockWork(path) }

@@ -101,6 +101,11 @@ type Options struct {
 	// before its record is written; an error fails the stage there, as a
 	// crash would (tests inject faults with it).
 	BeforeRecord func(stage, dir string) error
+	// EvalDataset, when set, is a prepared dataset directory the eval
+	// stage evaluates on instead of the one prepare made (its digest
+	// replaces prepare's in the eval key): `nebras retrain` keeps one
+	// held-out set across cycles so that decisions stay comparable.
+	EvalDataset string
 }
 
 // CheckForce reports the first name in force that is not a stage or
@@ -607,6 +612,17 @@ func (r *runner) train(ctx context.Context, _ string) (*stageResult, error) {
 func (r *runner) eval(ctx context.Context, _ string) (*stageResult, error) {
 	prep, tr := r.records[StagePrepare], r.records[StageTrain]
 	candidate := "models:/" + tr.RegisteredModel + "/" + tr.Version
+	data, digest := r.abs(prep.Dataset), prep.DatasetDigest
+	if r.opt.EvalDataset != "" {
+		ds, err := dataset.Open(r.opt.EvalDataset)
+		if err != nil {
+			return nil, fmt.Errorf("eval dataset: %w", err)
+		}
+		if data, err = filepath.Abs(ds.Dir); err != nil {
+			return nil, fmt.Errorf("eval dataset: %w", err)
+		}
+		digest = ds.Manifest.Digest()
+	}
 	g := r.cfg.Eval.Gate
 	gateID := "default"
 	switch {
@@ -622,14 +638,14 @@ func (r *runner) eval(ctx context.Context, _ string) (*stageResult, error) {
 	keyed := r.cfg.Eval
 	keyed.Gate = Gate{}
 	return &stageResult{
-		inputs: map[string]any{"config": keyed, "gate": gateID, "dataset": prep.DatasetDigest, "candidate": candidate},
+		inputs: map[string]any{"config": keyed, "gate": gateID, "dataset": digest, "candidate": candidate},
 		ownRun: true,
 		valid: func(_ context.Context, rec *Record) error {
 			_, err := promote.ReadEvalResult(r.abs(rec.EvalJSON))
 			return err
 		},
 		work: func(ctx context.Context, dir string, rec *Record) error {
-			ec := r.cfg.evalConfig(candidate, r.abs(prep.Dataset), dir)
+			ec := r.cfg.evalConfig(candidate, data, dir)
 			ec.CacheDir = r.opt.CacheDir
 			if g.Rules != nil {
 				ec.Gate = filepath.Join(dir, "gate.yaml")
@@ -716,6 +732,9 @@ func (r *runner) finish(ctx context.Context, err error) {
 		if s.Stage(name) == nil {
 			s.Stages = append(s.Stages, StageSummary{Name: name, Status: StatusNotRun})
 		}
+	}
+	if pr := r.records[StagePrepare]; pr != nil {
+		s.Dataset, s.DatasetDigest = r.abs(pr.Dataset), pr.DatasetDigest
 	}
 	if tr := r.records[StageTrain]; tr != nil {
 		s.Candidate = tr.Version

@@ -426,3 +426,44 @@ func TestRunRefusesABusyWorkDir(t *testing.T) {
 		t.Error("a refused run wrote last-run.json")
 	}
 }
+
+// TestRunEvalDataset evaluates on a dataset other than the one prepare
+// made: a missing one fails the eval stage, a real one is what eval.json
+// names, and the summary still reports prepare's dataset.
+func TestRunEvalDataset(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.config("")
+	_, err := e.run(c, Options{EvalDataset: filepath.Join(e.dir, "no-such-dataset")})
+	if err == nil || !strings.HasPrefix(err.Error(), "stage eval: eval dataset: ") {
+		t.Fatalf("error %v, want the eval stage to fail on its dataset", err)
+	}
+	if _, err := testTokenizer(); err != nil {
+		t.Fatal(err)
+	}
+	held := filepath.Join(testRoot, "fixture", "dataset")
+	sum, err := e.run(c, Options{EvalDataset: held})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := statuses(sum), "tickets=skipped (cached) prepare=skipped (cached) train=skipped (cached) eval=ran promote=ran"; got != want {
+		t.Fatalf("statuses %s, want %s", got, want)
+	}
+	b, err := os.ReadFile(sum.EvalJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), held) {
+		t.Errorf("eval.json does not name %s:\n%.400s", held, b)
+	}
+	if sum.Dataset == "" || sum.Dataset == held || sum.DatasetDigest == "" {
+		t.Errorf("summary dataset %q digest %q, want prepare's", sum.Dataset, sum.DatasetDigest)
+	}
+	own, err := e.run(c, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own.Stage(StageEval).Status != StatusRan || own.Stage(StageEval).Key == sum.Stage(StageEval).Key {
+		t.Error("evaluating on prepare's dataset reused the other dataset's evaluation")
+	}
+}

@@ -36,6 +36,11 @@ type Summary struct {
 	FailedStage string `json:"failed_stage,omitempty"`
 	Error       string `json:"error,omitempty"`
 
+	// Dataset is the prepared dataset's directory and DatasetDigest its
+	// manifest's digest; empty when prepare did not finish.
+	Dataset       string `json:"dataset,omitempty"`
+	DatasetDigest string `json:"dataset_digest,omitempty"`
+
 	RegisteredModel string `json:"registered_model"`
 	Alias           string `json:"alias"`
 	// Candidate is the version train registered (or found cached).

@@ -93,7 +93,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	root.AddCommand(a.prepareCmd(), a.ticketsCmd(), a.tokenizerCmd(), a.modelCmd(), a.generateCmd(), a.trainCmd(), a.evalCmd(), a.promoteCmd(), a.runsCmd(), a.serveCmd(), a.benchCmd(), a.healthcheckCmd(), a.runCmd())
+	root.AddCommand(a.prepareCmd(), a.ticketsCmd(), a.tokenizerCmd(), a.modelCmd(), a.generateCmd(), a.trainCmd(), a.evalCmd(), a.promoteCmd(), a.runsCmd(), a.serveCmd(), a.benchCmd(), a.healthcheckCmd(), a.runCmd(), a.retrainCmd(), a.watchCmd())
 	return root
 }
 
