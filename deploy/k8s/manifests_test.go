@@ -345,7 +345,7 @@ type facts struct {
 	handler      http.Handler
 	gauges       map[string]bool // the server's unlabelled gauges
 	serveFlags   map[string]bool // flags of `nebras serve`, with the root's
-	runFlags     map[string]bool // flags of `nebras run`, with the root's
+	runFlags     map[string]bool // flags of `nebras retrain`, with the root's
 	// adapterSeries are the seriesQuery lines of the prometheus-adapter
 	// rule deploy/README.md documents.
 	adapterSeries []string
@@ -394,14 +394,14 @@ func loadFacts(t *testing.T) *facts {
 	root := cliFlags(t, "main.go", "", "newRootCmd")
 	f.serveFlags = union(root, cliFlags(t, "serve.go", "serveFlags", "register"),
 		cliFlags(t, "serve.go", "app", "serveCmd"), cliFlags(t, "runs.go", "trackingFlags", "register"))
-	f.runFlags = union(root, cliFlags(t, "run.go", "app", "runCmd"))
+	f.runFlags = union(root, cliFlags(t, "watch.go", "cycleFlags", "add"), cliFlags(t, "watch.go", "app", "retrainCmd"))
 	for _, want := range []string{"addr", "registry-model", "cache-dir", "log-format"} {
 		if !f.serveFlags[want] {
 			t.Fatalf("found no --%s among the serve flags %v: has cmd/nebras changed shape?", want, f.serveFlags)
 		}
 	}
 	if !f.runFlags["config"] {
-		t.Fatalf("found no --config among the run flags %v", f.runFlags)
+		t.Fatalf("found no --config among the retrain flags %v", f.runFlags)
 	}
 
 	readme, err := os.ReadFile("../README.md")
@@ -826,16 +826,16 @@ func checkRetrain(m *manifests, f *facts) []string {
 		report("CronJob %s: no toleration for the nvidia.com/gpu taint", retrainName)
 	}
 
-	// The image's binary runs `nebras run --config FILE`, FILE coming from
-	// a ConfigMap that holds a valid pipeline config.
-	if len(c.Command) < 2 || c.Command[0] != f.train.binary || c.Command[1] != "run" {
-		report("CronJob %s: command %v, want [%s run ...]", retrainName, c.Command, f.train.binary)
+	// The image's binary runs `nebras retrain --config FILE`, FILE coming
+	// from a ConfigMap that holds a valid pipeline config.
+	if len(c.Command) < 2 || c.Command[0] != f.train.binary || c.Command[1] != "retrain" {
+		report("CronJob %s: command %v, want [%s retrain ...]", retrainName, c.Command, f.train.binary)
 		return problems
 	}
 	args := flagArgs(c.Command[2:])
 	for name := range args {
 		if !f.runFlags[name] {
-			report("CronJob %s: `nebras run` has no flag --%s", retrainName, name)
+			report("CronJob %s: `nebras retrain` has no flag --%s", retrainName, name)
 		}
 	}
 	config := args["config"]
@@ -1151,8 +1151,8 @@ func TestManifestChecksFail(t *testing.T) {
 		{"cron backoff", "retrain.yaml", "      backoffLimit: 1\n", "", "no backoffLimit"},
 		{"cron gpu", "retrain.yaml", "                limits:\n                  cpu: \"8\"\n                  memory: 32Gi\n                  nvidia.com/gpu: 1", "                limits:\n                  cpu: \"8\"\n                  memory: 32Gi", "nvidia.com/gpu: 1"},
 		{"cron toleration", "retrain.yaml", "- key: nvidia.com/gpu", "- key: gpu", "no toleration for the nvidia.com/gpu taint"},
-		{"cron command", "retrain.yaml", `command: ["/usr/local/bin/nebras", "run"`, `command: ["nebras", "run"`, "want [/usr/local/bin/nebras run ...]"},
-		{"cron run flag", "retrain.yaml", `"--config", "/etc/nebras/pipeline.yaml"`, `"--pipeline", "/etc/nebras/pipeline.yaml"`, "`nebras run` has no flag --pipeline"},
+		{"cron command", "retrain.yaml", `command: ["/usr/local/bin/nebras", "retrain"`, `command: ["nebras", "retrain"`, "want [/usr/local/bin/nebras retrain ...]"},
+		{"cron retrain flag", "retrain.yaml", `"--config", "/etc/nebras/pipeline.yaml"`, `"--pipeline", "/etc/nebras/pipeline.yaml"`, "`nebras retrain` has no flag --pipeline"},
 		{"cron config key", "retrain.yaml", "/etc/nebras/pipeline.yaml", "/etc/nebras/config.yaml", "has no key config.yaml"},
 		{"cron config mount", "retrain.yaml", "mountPath: /etc/nebras", "mountPath: /etc/nebras-config", "is not on a ConfigMap volume"},
 		{"pipeline config invalid", "configmap.yaml", "      lora_rank: 8", "      lora_rank: eight", "configmap.yaml:51: train.lora_rank: want a whole number"},
