@@ -18,6 +18,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/nebras-ai/nebras/internal/filehash"
 )
 
 // DateLayout is how a partition's date=YYYY-MM-DD name and --since are
@@ -113,19 +115,6 @@ func Scan(root string) ([]Partition, error) {
 		parts = append(parts, Partition{Name: e.Name(), SHA256: hex.EncodeToString(h.Sum(nil)), Files: files})
 	}
 	return parts, nil
-}
-
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // eachRecord calls fn with each line of a ticket file that holds a JSON
@@ -255,4 +244,10 @@ func sampleReplay(files []string, exclude map[string]bool, n int, salt string) (
 		out[i] = it.line
 	}
 	return out, nil
+}
+
+// hashFile returns the SHA-256 of a file's content.
+func hashFile(path string) (string, error) {
+	sum, _, err := filehash.SHA256(path)
+	return sum, err
 }

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/nebras-ai/nebras/internal/filehash"
 
 	"github.com/nebras-ai/nebras/internal/atomicfile"
 )
@@ -103,20 +104,6 @@ func writeRecord(dir string, rec *Record) error {
 	return atomicfile.WriteFile(filepath.Join(dir, RecordFile), append(b, '\n'))
 }
 
-// hashFile returns the SHA-256 of a file's content.
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
 // hashDir hashes the regular files of a directory tree, names and
 // contents, in name order.
 func hashDir(dir string) (string, error) {
@@ -144,4 +131,10 @@ func hashDir(dir string) (string, error) {
 		fmt.Fprintf(h, "%s %s\n", filepath.ToSlash(rel), sum)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashFile returns the SHA-256 of a file's content.
+func hashFile(path string) (string, error) {
+	sum, _, err := filehash.SHA256(path)
+	return sum, err
 }

@@ -2,18 +2,17 @@ package tracking
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/nebras-ai/nebras/internal/filehash"
 
 	"github.com/nebras-ai/nebras/internal/atomicfile"
 )
@@ -360,7 +359,7 @@ func WriteModelPointer(dir string, modelDir string) (*ModelPointer, error) {
 		if err != nil {
 			return err
 		}
-		sum, size, err := hashFile(fp)
+		sum, size, err := filehash.SHA256(fp)
 		if err != nil {
 			return err
 		}
@@ -431,7 +430,7 @@ func (p *ModelPointer) Verify(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sum, _, err := hashFile(filepath.Join(p.Path, filepath.FromSlash(f.Path)))
+		sum, _, err := filehash.SHA256(filepath.Join(p.Path, filepath.FromSlash(f.Path)))
 		if err != nil {
 			return fmt.Errorf("model at %s: %w", p.Path, err)
 		}
@@ -464,18 +463,4 @@ func followModelPointer(ctx context.Context, dir string) (string, error) {
 		return "", err
 	}
 	return p.Path, nil
-}
-
-func hashFile(p string) (sum string, size int64, err error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("hash %s: %w", p, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
