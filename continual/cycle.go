@@ -15,8 +15,9 @@
 //
 // The state file (WORK/continual/state.json) is written, atomically, only
 // once a cycle's outcome is final. A cycle that fails or is killed
-// changes nothing there; promotion is orchestrate's last stage, a single
-// alias move, so nothing is ever half promoted. The next cycle resumes:
+// changes nothing there; promotion is orchestrate's last stage, and it
+// moves previous before production, so a crash between the two leaves
+// production where it was and the rerun finishes it. The next cycle resumes:
 // WORK/continual/pending.json pins the base version the failed cycle was
 // fine-tuning, so the stages it finished are found in orchestrate's cache.
 package continual

@@ -187,14 +187,18 @@ func Promote(ctx context.Context, s tracking.Store, version string, blessed bool
 	if err := setTags(ctx, s, opt.Model, mv.Version, tags); err != nil {
 		return nil, fmt.Errorf("promote: %w", err)
 	}
-	if err := s.SetRegisteredModelAlias(ctx, opt.Model, opt.Alias, mv.Version); err != nil {
-		return nil, fmt.Errorf("promote %s version %s: set alias %s: %w", opt.Model, version, opt.Alias, err)
-	}
+	// previous first: a crash between the two moves leaves production
+	// where it was (previous then names the same version), so running the
+	// promotion again finds work left and finishes it. The other order
+	// would leave production moved and previous stale, which a retry takes
+	// for "already promoted" and a rollback would never repair.
 	if current != "" {
 		if err := s.SetRegisteredModelAlias(ctx, opt.Model, opt.PreviousAlias, current); err != nil {
-			return nil, fmt.Errorf("promote %s version %s: %s is set, but %s could not be moved to %s, so a rollback would not restore it: %w",
-				opt.Model, version, opt.Alias, opt.PreviousAlias, current, err)
+			return nil, fmt.Errorf("promote %s version %s: set alias %s to %s: %w", opt.Model, version, opt.PreviousAlias, current, err)
 		}
+	}
+	if err := s.SetRegisteredModelAlias(ctx, opt.Model, opt.Alias, mv.Version); err != nil {
+		return nil, fmt.Errorf("promote %s version %s: set alias %s: %w", opt.Model, version, opt.Alias, err)
 	}
 	return res, nil
 }

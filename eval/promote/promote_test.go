@@ -327,22 +327,29 @@ func TestPromote(t *testing.T) {
 					}
 					wantAliases(t, s, "1", "")
 				})
-				t.Run("failure after production", func(t *testing.T) {
-					broken := &failingAlias{Store: s, alias: "previous"}
+				t.Run("failure between the moves", func(t *testing.T) {
+					// previous is moved first: when the second write fails,
+					// production still serves what it did, and running the
+					// promotion again finishes it.
+					broken := &failingAlias{Store: s, alias: "production"}
 					_, err := Promote(context.Background(), broken, "2", true, options())
-					if err == nil || !strings.Contains(err.Error(), "production is set, but previous could not be moved to 1") {
+					if err == nil || !strings.Contains(err.Error(), "set alias production") {
 						t.Errorf("error %v", err)
 					}
-					// Production is never unset: it serves the new version.
-					wantAliases(t, s, "2", "")
+					wantAliases(t, s, "1", "1")
+					res, err := Promote(context.Background(), s, "2", true, options())
+					if err != nil || res.NoOp || res.PreviousVersion != "1" {
+						t.Fatalf("retry: %+v, %v", res, err)
+					}
+					wantAliases(t, s, "2", "1")
 					if got := tags(t, s, "2")[TagPromotedFrom]; got != "1" {
-						t.Errorf("promoted_from = %q: the record cannot say where previous belongs", got)
+						t.Errorf("promoted_from = %q", got)
 					}
-					broken.alias = "production"
-					if _, err := Promote(context.Background(), broken, "1", true, options()); err == nil {
-						t.Error("promotion succeeded without setting production")
+					broken.alias = "previous"
+					if _, err := Promote(context.Background(), broken, "1", true, options()); err == nil || !strings.Contains(err.Error(), "set alias previous to 2") {
+						t.Errorf("error %v", err)
 					}
-					wantAliases(t, s, "2", "")
+					wantAliases(t, s, "2", "1")
 				})
 			})
 		})
