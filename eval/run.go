@@ -58,6 +58,7 @@ type Config struct {
 	PPLBatches int // 0: the whole split
 
 	RegisteredModel string // for BaselineAuto when the candidate is not a models:/ URI (default nebras-support-bot)
+	BaselineAlias   string // the alias BaselineAuto compares with (default "production")
 	Experiment      string
 	TrackingURI     string
 	CacheDir        string
@@ -412,9 +413,13 @@ func evaluateBaseline(ctx context.Context, cpu *kernels.CPU, s tracking.Store, c
 		if name == "" {
 			name = cfg.RegisteredModel
 		}
-		ref = "models:/" + name + "@production"
-		if _, err := s.GetModelVersionByAlias(ctx, name, "production"); tracking.IsAliasNotFound(err) {
-			return nil, fmt.Sprintf("no baseline: %s has no production alias yet, so only the gate's value rules apply", name), nil
+		alias := cfg.BaselineAlias
+		if alias == "" {
+			alias = "production"
+		}
+		ref = "models:/" + name + "@" + alias
+		if _, err := s.GetModelVersionByAlias(ctx, name, alias); tracking.IsAliasNotFound(err) {
+			return nil, fmt.Sprintf("no baseline: %s has no %s alias yet, so only the gate's value rules apply", name, alias), nil
 		} else if err != nil {
 			return nil, "", err
 		}

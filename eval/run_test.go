@@ -156,6 +156,18 @@ func TestEvaluateGateAndPromote(t *testing.T) {
 	if !reflect.DeepEqual(r2.Candidate.Metrics, r2b.Candidate.Metrics) {
 		t.Errorf("two evaluations of one config differ:\n%v\n%v", r2.Candidate.Metrics, r2b.Candidate.Metrics)
 	}
+
+	// A pipeline promoting to another alias is gated against that alias,
+	// not against production.
+	cfg2c := cfg2
+	cfg2c.Out, cfg2c.BaselineAlias = filepath.Join(t.TempDir(), "live"), "live"
+	r2c, err := Run(ctx, cfg2c, Options{Log: quiet(), Store: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r2c.Baseline != nil || !strings.Contains(strings.Join(r2c.Notes, " "), "no live alias") {
+		t.Errorf("baseline alias live: baseline %+v, notes %q", r2c.Baseline, r2c.Notes)
+	}
 }
 
 func checkOutputs(t *testing.T, dir string, res *Result) {

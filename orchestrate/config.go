@@ -549,7 +549,7 @@ func (c *Config) evalConfig(candidate, data, out string) eval.Config {
 		Sampling: model.Sampling{Temperature: e.Temperature, TopK: e.TopK, TopP: e.TopP,
 			RepetitionPenalty: e.RepetitionPenalty, Seed: e.Seed},
 		Batch: e.Batch, Threads: e.Threads, PPLSeqLen: e.PPLSeqLen, PPLBatches: e.PPLBatches,
-		RegisteredModel: c.Promote.Model, Experiment: c.Tracking.Experiment, TrackingURI: c.Tracking.URI,
+		RegisteredModel: c.Promote.Model, BaselineAlias: c.Promote.Alias, Experiment: c.Tracking.Experiment, TrackingURI: c.Tracking.URI,
 	}
 }
 

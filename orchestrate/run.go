@@ -638,7 +638,10 @@ func (r *runner) eval(ctx context.Context, _ string) (*stageResult, error) {
 	keyed := r.cfg.Eval
 	keyed.Gate = Gate{}
 	return &stageResult{
-		inputs: map[string]any{"config": keyed, "gate": gateID, "dataset": digest, "candidate": candidate},
+		// The default baseline is the alias promotion moves: a pipeline
+		// promoting to "live" must be gated against "live".
+		inputs: map[string]any{"config": keyed, "gate": gateID, "dataset": digest, "candidate": candidate,
+			"baseline_alias": r.cfg.Promote.Alias},
 		ownRun: true,
 		valid: func(_ context.Context, rec *Record) error {
 			_, err := promote.ReadEvalResult(r.abs(rec.EvalJSON))
