@@ -303,6 +303,10 @@ func (c *cycle) run(ctx context.Context) (*Result, error) {
 		if h.Split != cfg.Eval.Split {
 			return nil, fmt.Errorf("eval.split %q: the held-out set was fixed on split %q by cycle %d; keep it, or start a new work directory", cfg.Eval.Split, h.Split, h.Cycle)
 		}
+		if !slices.Equal(h.SplitRatios, cfg.Prepare.Split) || h.SplitSalt != cfg.Prepare.SplitSalt {
+			return nil, fmt.Errorf("prepare.split %v, split_salt %q: the held-out set was fixed with %v, %q by cycle %d, and other settings would move held-out conversations into training; keep them, or start a new work directory",
+				cfg.Prepare.Split, cfg.Prepare.SplitSalt, h.SplitRatios, h.SplitSalt, h.Cycle)
+		}
 	}
 	c.log.Info("cycle running", "cycle", pend.Cycle, "partitions", res.NewPartitions,
 		"new_conversations", res.NewConversations, "replay", res.Replay, "base", pend.Base)
@@ -398,7 +402,8 @@ func (c *cycle) keepHeldOut(sum *orchestrate.Summary, split string, cycle int) (
 	if d := ds.Manifest.Digest(); d != sum.DatasetDigest {
 		return nil, fmt.Errorf("held-out set: the copy's digest %.12s differs from the dataset's %.12s", d, sum.DatasetDigest)
 	}
-	return &HeldOut{Dataset: Dir + "/" + HeldOutDir, Digest: sum.DatasetDigest, Split: split, Cycle: cycle}, nil
+	return &HeldOut{Dataset: Dir + "/" + HeldOutDir, Digest: sum.DatasetDigest, Split: split, Cycle: cycle,
+		SplitRatios: slices.Clone(c.cfg.Prepare.Split), SplitSalt: c.cfg.Prepare.SplitSalt}, nil
 }
 
 func samePartitions(a, b []Partition) bool {

@@ -255,6 +255,17 @@ func TestCycleEndToEnd(t *testing.T) {
 		t.Error("a cycle below the threshold changed something")
 	}
 
+	// Other split settings would move held-out conversations into
+	// training when replayed: refused before anything runs.
+	salted := e.config("")
+	salted.Prepare.SplitSalt = "reshuffle"
+	if _, err := Cycle(ctx, salted, e.options(10)); err == nil || !strings.Contains(err.Error(), "split_salt") {
+		t.Fatalf("changed split salt: %v", err)
+	}
+	if !bytes.Equal(before, e.stateBytes()) || e.production() != "1" {
+		t.Error("a refused cycle changed something")
+	}
+
 	// Cycle 2: only partition 2 plus a replay of partition 1; fine-tunes
 	// v1; evaluated on the held-out set; promoted past a permissive gate.
 	permissive := "{rules: [{metric: perplexity, max: 1.0e9}]}"

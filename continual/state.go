@@ -49,6 +49,13 @@ type HeldOut struct {
 	Digest  string `json:"digest"`
 	Split   string `json:"split"`
 	Cycle   int    `json:"cycle"`
+	// SplitRatios and SplitSalt are the prepare settings that put each
+	// conversation in its split. Replayed conversations are prepared
+	// again each cycle; with other settings a held-out conversation could
+	// land in a training split, and the gate would score the candidate on
+	// what it trained on.
+	SplitRatios []float64 `json:"split_ratios"`
+	SplitSalt   string    `json:"split_salt"`
 }
 
 // Consumed is a partition some cycle trained on (or whose candidate it
