@@ -153,6 +153,11 @@ func Run(ctx context.Context, cfg *Config, opt Options) (*Summary, error) {
 		return nil, fmt.Errorf("work_dir %s: %w", work, err)
 	}
 	defer unlock()
+	// A run that fails before its summary is written must not leave the
+	// previous run's decision behind for CI to read.
+	if err := os.Remove(filepath.Join(work, LastRunFile)); err != nil && !errors.Is(err, iofs.ErrNotExist) {
+		return nil, fmt.Errorf("work_dir: %w", err)
+	}
 	r := &runner{cfg: cfg, opt: opt, log: opt.Log, work: work, records: map[string]*Record{}}
 	r.store = opt.Store
 	if r.store == nil {
@@ -565,6 +570,8 @@ func (r *runner) train(ctx context.Context, _ string) (*stageResult, error) {
 				return nil, fmt.Errorf("base %s: %w", tc.Base, err)
 			}
 			keyed.Base = "models:/" + name + "/" + mv.Version
+			// Train what the key names, even if the alias moves meanwhile.
+			tc.Base = keyed.Base
 		}
 	}
 	return &stageResult{

@@ -467,3 +467,25 @@ func TestRunEvalDataset(t *testing.T) {
 		t.Error("evaluating on prepare's dataset reused the other dataset's evaluation")
 	}
 }
+
+// TestRunFailingEarlyLeavesNoStaleDecision: a run that fails before its
+// summary (here, the tracking store will not open) must not leave the
+// previous run's last-run.json for CI to read as its decision.
+func TestRunFailingEarlyLeavesNoStaleDecision(t *testing.T) {
+	cfg, err := DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.WorkDir = t.TempDir()
+	cfg.Tracking.URI = "ftp://mlflow.invalid"
+	last := filepath.Join(cfg.WorkDir, LastRunFile)
+	if err := os.WriteFile(last, []byte(`{"blessed": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), cfg, Options{Log: slog.New(slog.DiscardHandler)}); err == nil {
+		t.Fatal("an unusable tracking URI: want an error")
+	}
+	if _, err := os.Stat(last); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("last-run.json after a failed run: %v", err)
+	}
+}
