@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +71,7 @@ type Scheduler struct {
 	abort  chan struct{} // closed when Close gives up waiting
 	abortO sync.Once
 	done   chan struct{} // closed when the decode loop has returned
+	failed atomic.Bool   // the decode loop died of a panic
 	active atomic.Int64
 
 	// Owned by the decode loop.
@@ -183,6 +185,9 @@ func (s *Scheduler) Submit(ctx context.Context, r Request) (*Stream, error) {
 	maxLen := s.dec.MaxLen()
 	maxNew := min(r.MaxTokens, max(maxLen-len(p), maxLen/2))
 	p, maxNew, fitCut := model.FitPrompt(p, maxNew, maxLen)
+	// A cut prompt is a window on the whole one: copy it, so a queued
+	// request holds only the tokens it will use.
+	p = slices.Clone(p)
 	// A piece per token at most, so the loop never blocks on a reader.
 	stream, sink := NewStream(maxNew)
 	j := &job{
@@ -245,6 +250,11 @@ func (s *Scheduler) Stats() Stats {
 }
 
 // Info returns the description of the model the scheduler serves.
+// Failed reports whether the decode loop died (a panic in a kernel or an
+// observer): the scheduler then refuses everything with ErrClosed, and its
+// owner should replace it.
+func (s *Scheduler) Failed() bool { return s.failed.Load() }
+
 func (s *Scheduler) Info() ModelInfo { return s.opt.Info }
 
 // Close stops accepting requests (Submit returns ErrClosed), lets every
@@ -272,9 +282,10 @@ func (s *Scheduler) loop() {
 	defer close(s.done)
 	defer func() {
 		// A failing kernel must not hang every client: end all streams
-		// and refuse new requests; the manager's next model replaces
-		// this scheduler.
+		// and refuse new requests. Failed tells the manager, which then
+		// reports not ready and loads the model again at its next poll.
 		if r := recover(); r != nil {
+			s.failed.Store(true)
 			s.log.Error("decode loop failed", "panic", r, "model", s.opt.Info.ID, "version", s.opt.Info.Version)
 			s.endAll(fmt.Errorf("decode loop failed: %v", r))
 		}
@@ -340,8 +351,8 @@ func (s *Scheduler) schedule() (n int, exit bool) {
 		n++
 		rows++ // prompts are prefilled in the step they join, so every active sequence is decoding
 	}
-	now := time.Now()
 	s.mu.Lock()
+	now := time.Now() // after the lock: no job queued later than now
 	keep := s.queue[:0]
 	free, blocked := 0, false
 	for _, j := range s.queue {

@@ -166,7 +166,7 @@ func (m *Manager) poll(ctx context.Context) {
 		}
 		return
 	}
-	if cur := m.cur.Load(); cur != nil && cur.key == c.Key {
+	if cur := m.cur.Load(); cur != nil && cur.key == c.Key && !cur.sched.Failed() {
 		return
 	}
 	m.mu.Lock()
@@ -182,7 +182,7 @@ func (m *Manager) poll(ctx context.Context) {
 func (m *Manager) try(ctx context.Context, c Candidate) error {
 	m.loading.Lock()
 	defer m.loading.Unlock()
-	if cur := m.cur.Load(); cur != nil && cur.key == c.Key {
+	if cur := m.cur.Load(); cur != nil && cur.key == c.Key && !cur.sched.Failed() {
 		return nil
 	}
 	m.mu.Lock()
@@ -359,7 +359,9 @@ func (m *Manager) Submit(ctx context.Context, r batcher.Request) (*batcher.Strea
 // Model describes the serving model; ok is false before the first load.
 func (m *Manager) Model() (info batcher.ModelInfo, ok bool) {
 	cur := m.cur.Load()
-	if cur == nil {
+	// A scheduler whose decode loop died answers nothing: not ready
+	// until the next poll loads the model again.
+	if cur == nil || cur.sched.Failed() {
 		return batcher.ModelInfo{}, false
 	}
 	return cur.info, true

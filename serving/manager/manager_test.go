@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -552,5 +553,42 @@ func TestRegistrySourceURI(t *testing.T) {
 		if got := c.src.URI(); got != c.want || !strings.HasPrefix(got, "models:/") {
 			t.Errorf("%+v: %q, want %q", c.src, got, c.want)
 		}
+	}
+}
+
+// panicOnce is an observer whose first call panics, as a failing kernel
+// would inside the decode loop.
+type panicOnce struct{ done atomic.Bool }
+
+func (p *panicOnce) ObserveStep(int, int, time.Duration) {
+	if p.done.CompareAndSwap(false, true) {
+		panic("kernel fault")
+	}
+}
+
+// TestCrashedSchedulerIsReplaced: a decode loop that dies must not leave
+// the server answering 503 for good while it reports ready. The manager
+// reports no model until its next poll loads the same version again.
+func TestCrashedSchedulerIsReplaced(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := saveModel(t, 1, "")
+	m := New(DirSource{Dir: dir}, newCPU(t), Options{Scheduler: batcher.Options{MaxBatch: 2, Observer: &panicOnce{}}})
+	t.Cleanup(func() { m.Close(context.Background()) })
+	if err := m.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := generate(t, m); err == nil || !strings.Contains(err.Error(), "decode loop failed") {
+		t.Fatalf("generation through a failing kernel: %v", err)
+	}
+	if _, ok := m.Model(); ok {
+		t.Fatal("ready with a dead decode loop")
+	}
+	m.poll(ctx) // same files, same key: reloaded all the same
+	if _, ok := m.Model(); !ok {
+		t.Fatal("not ready after the reload")
+	}
+	if res, err := generate(t, m); err != nil || res.CompletionTokens == 0 {
+		t.Fatalf("generation after the reload: %+v, %v", res, err)
 	}
 }
