@@ -362,15 +362,9 @@ func (c *cycle) base(ctx context.Context) (string, error) {
 	case !tracking.IsAliasNotFound(err) && !errors.Is(err, tracking.ErrNotFound):
 		return "", fmt.Errorf("production model: %w", err)
 	}
-	base := c.cfg.Train.Base
-	if ref, ok := strings.CutPrefix(base, "models:/"); ok {
-		if name, alias, ok := strings.Cut(ref, "@"); ok {
-			mv, err := c.store.GetModelVersionByAlias(ctx, name, alias)
-			if err != nil {
-				return "", fmt.Errorf("train.base %s: %w (before the first promotion, train.base names the model to start from, e.g. hf:openai-community/gpt2)", base, err)
-			}
-			return "models:/" + name + "/" + mv.Version, nil
-		}
+	base, err := tracking.PinModelURI(ctx, c.store, c.cfg.Train.Base)
+	if err != nil {
+		return "", fmt.Errorf("train.base %w (before the first promotion, train.base names the model to start from, e.g. hf:openai-community/gpt2)", err)
 	}
 	return base, nil
 }

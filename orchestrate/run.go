@@ -563,17 +563,12 @@ func (r *runner) train(ctx context.Context, _ string) (*stageResult, error) {
 	keyed.Data, keyed.TrackingURI, keyed.Experiment, keyed.ParentRunID, keyed.RunName = "", "", "", "", ""
 	// A registry alias is a moving target: the key holds the version it
 	// points at now.
-	if ref, ok := strings.CutPrefix(tc.Base, "models:/"); ok {
-		if name, alias, ok := strings.Cut(ref, "@"); ok {
-			mv, err := r.store.GetModelVersionByAlias(ctx, name, alias)
-			if err != nil {
-				return nil, fmt.Errorf("base %s: %w", tc.Base, err)
-			}
-			keyed.Base = "models:/" + name + "/" + mv.Version
-			// Train what the key names, even if the alias moves meanwhile.
-			tc.Base = keyed.Base
-		}
+	// Train what the key names, even if the alias moves meanwhile.
+	pinned, err := tracking.PinModelURI(ctx, r.store, tc.Base)
+	if err != nil {
+		return nil, fmt.Errorf("base %w", err)
 	}
+	keyed.Base, tc.Base = pinned, pinned
 	return &stageResult{
 		inputs: map[string]any{"config": string(keyed.YAML()), "dataset": prep.DatasetDigest},
 		ownRun: true,

@@ -56,6 +56,28 @@ func ParseModelsURI(uri string) (name, alias, version string, err error) {
 	return name, "", strconv.FormatInt(n, 10), nil
 }
 
+// PinModelURI returns models:/NAME/VERSION for a models:/NAME@ALIAS URI,
+// the version the alias points at now, so that what is keyed, logged and
+// loaded is one version even if the alias moves meanwhile. Any other
+// reference is returned unchanged.
+func PinModelURI(ctx context.Context, s Store, ref string) (string, error) {
+	if !strings.HasPrefix(ref, modelsURIScheme) {
+		return ref, nil
+	}
+	name, alias, _, err := ParseModelsURI(ref)
+	if err != nil {
+		return "", err
+	}
+	if alias == "" {
+		return ref, nil
+	}
+	mv, err := s.GetModelVersionByAlias(ctx, name, alias)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", ref, err)
+	}
+	return modelsURIScheme + name + "/" + mv.Version, nil
+}
+
 // DownloadModel resolves a models:/ URI through the registry and returns
 // a local directory holding the version's files, and the version.
 //

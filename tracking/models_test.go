@@ -360,3 +360,35 @@ func TestModelPointer(t *testing.T) {
 		}
 	}
 }
+
+func TestPinModelURI(t *testing.T) {
+	ctx := context.Background()
+	s, err := tracking.NewFileStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateRegisteredModel(ctx, "bot", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := s.CreateModelVersion(ctx, tracking.CreateModelVersionRequest{Name: "bot", Source: "file:///nowhere"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SetRegisteredModelAlias(ctx, "bot", "production", "2"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want, err string }{
+		{"models:/bot@production", "models:/bot/2", ""},
+		{"models:/bot/1", "models:/bot/1", ""},
+		{"hf:openai-community/gpt2", "hf:openai-community/gpt2", ""},
+		{"runs/ft/model", "runs/ft/model", ""},
+		{"models:/bot@staging", "", "models:/bot@staging"},
+		{"models:/", "", "want models:/"},
+	} {
+		got, err := tracking.PinModelURI(ctx, s, tc.in)
+		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("PinModelURI(%q) = %q, %v; want %q, error containing %q", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
