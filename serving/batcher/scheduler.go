@@ -58,6 +58,7 @@ type Options struct {
 // A Scheduler is safe for concurrent use.
 type Scheduler struct {
 	m    *model.Model
+	cpu  *kernels.CPU
 	dec  *model.Decoder
 	opt  Options
 	log  *slog.Logger
@@ -78,6 +79,7 @@ type Scheduler struct {
 	slots []*job
 	seqs  []int
 	toks  [][]int32
+	next  []int32 // the token sampled for each of seqs
 }
 
 // job is one request from Submit to its end.
@@ -138,7 +140,7 @@ func New(m *model.Model, cpu *kernels.CPU, opt Options) (*Scheduler, error) {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
 	s := &Scheduler{
-		m: m, dec: dec, opt: opt, log: log, lock: lock,
+		m: m, cpu: cpu, dec: dec, opt: opt, log: log, lock: lock,
 		wake:  make(chan struct{}, 1),
 		abort: make(chan struct{}),
 		done:  make(chan struct{}),
@@ -403,7 +405,7 @@ func (s *Scheduler) step() {
 		s.toks = append(s.toks, t)
 		tokens += len(t)
 	}
-	logits, d, err := s.decode()
+	d, err := s.decode()
 	if err != nil {
 		// Submit keeps every request within the decoder's limits, so this
 		// is a bug; fail the requests in the step, not the server.
@@ -417,14 +419,13 @@ func (s *Scheduler) step() {
 	if s.opt.Observer != nil {
 		s.opt.Observer.ObserveStep(len(s.seqs), tokens, d)
 	}
-	V := s.m.Config.VocabSize
 	for k, i := range s.seqs {
 		j := s.slots[i]
 		if !j.prefixed {
 			j.prefixed = true
 			j.first = time.Since(j.submitted)
 		}
-		done := j.seq.Accept(j.sampler.Next(logits[k*V:(k+1)*V], j.seq.Context()))
+		done := j.seq.Accept(s.next[k])
 		j.sink.Send(j.piece(done))
 		if done {
 			s.finish(j, nil)
@@ -433,13 +434,37 @@ func (s *Scheduler) step() {
 	}
 }
 
-// decode runs the step laid out in seqs and toks under the CPU lock.
-func (s *Scheduler) decode() ([]float32, time.Duration, error) {
+// decode runs the step laid out in seqs and toks under the CPU lock and
+// samples each sequence's next token into next.
+func (s *Scheduler) decode() (time.Duration, error) {
 	s.lock.Lock()
 	defer s.lock.Unlock() // even if a kernel panics: other schedulers share the lock
 	t0 := time.Now()
 	logits, err := s.dec.Step(s.seqs, s.toks)
-	return logits, time.Since(t0), err
+	if err != nil {
+		return time.Since(t0), err
+	}
+	// Sampling reads a whole vocabulary row per sequence; on the decode
+	// goroutine alone it was a fifth of a full batch's step. Each
+	// sequence has its own sampler, so the split over workers changes
+	// nothing in what is sampled.
+	s.next = slices.Grow(s.next[:0], len(s.seqs))[:len(s.seqs)]
+	s.cpu.Parallel(len(s.seqs), 4, sampleTask{s: s, logits: logits, V: s.m.Config.VocabSize})
+	return time.Since(t0), nil
+}
+
+// sampleTask samples the next token of sequences [lo, hi) of a step.
+type sampleTask struct {
+	s      *Scheduler
+	logits []float32
+	V      int
+}
+
+func (t sampleTask) Run(_, lo, hi int) {
+	for k := lo; k < hi; k++ {
+		j := t.s.slots[t.s.seqs[k]]
+		t.s.next[k] = j.sampler.Next(t.logits[k*t.V:(k+1)*t.V], j.seq.Context())
+	}
 }
 
 // piece returns the text to stream after a token: everything not yet
