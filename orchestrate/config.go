@@ -1,16 +1,12 @@
 package orchestrate
 
 import (
-	"bytes"
 	_ "embed"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -177,21 +173,11 @@ func (c *Config) decode(data []byte, name string) error {
 // the line of every field it set.
 func (c *Config) decodeTracked(data []byte, name string) (*decoder, error) {
 	d := &decoder{file: name, lines: map[string]int{}}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return d, nil // an empty file changes nothing
-		}
-		return nil, yamlError(name, err)
+	doc, err := yamlnode.Decode(data, name, "the config")
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, fmt.Errorf("%s:%d: a second YAML document; the config must be one document", name, extra.Line)
-	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
-	}
-	if len(doc.Content) == 0 {
+	if doc == nil || len(doc.Content) == 0 { // an empty file changes nothing
 		return d, nil
 	}
 	root := deref(doc.Content[0])
@@ -202,19 +188,6 @@ func (c *Config) decodeTracked(data []byte, name string) (*decoder, error) {
 		return nil, err
 	}
 	return d, nil
-}
-
-// yamlError turns yaml.v3's "yaml: line N: msg" into "file:N: msg".
-func yamlError(name string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, tail, ok := strings.Cut(rest, ": "); ok {
-			if _, aerr := strconv.Atoi(n); aerr == nil {
-				return fmt.Errorf("%s:%s: %s", name, n, tail)
-			}
-		}
-	}
-	return fmt.Errorf("%s: %s", name, msg)
 }
 
 func deref(n *yaml.Node) *yaml.Node {

@@ -47,11 +47,9 @@
 package gate
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"slices"
@@ -157,22 +155,15 @@ func Load(path string) (*Rules, error) {
 // Parse reads and checks rules written in YAML; name is the file name
 // that error messages start with.
 func Parse(data []byte, name string) (*Rules, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty file: want a rules list", name)
-		}
-		return nil, yamlError(name, err)
+	doc, err := yamlnode.Decode(data, name, "the rules")
+	if err != nil {
+		return nil, err
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, fmt.Errorf("%s:%d: a second YAML document; the rules must be one document", name, extra.Line)
-	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+	if doc == nil {
+		return nil, fmt.Errorf("%s: empty file: want a rules list", name)
 	}
 	p := parser{file: name}
-	rules, err := p.document(&doc)
+	rules, err := p.document(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -184,19 +175,6 @@ func Parse(data []byte, name string) (*Rules, error) {
 // errors start with name and the line in that file.
 func ParseNode(n *yaml.Node, name string) (*Rules, error) {
 	return parser{file: name}.document(&yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{n}})
-}
-
-// yamlError turns yaml.v3's "yaml: line N: msg" into "file:N: msg".
-func yamlError(name string, err error) error {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if n, tail, ok := strings.Cut(rest, ": "); ok {
-			if _, aerr := strconv.Atoi(n); aerr == nil {
-				return fmt.Errorf("%s:%s: %s", name, n, tail)
-			}
-		}
-	}
-	return fmt.Errorf("%s: %s", name, msg)
 }
 
 // parser walks the YAML node tree, so that every error can name a line.
