@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/nebras-ai/nebras/internal/syncbuf"
 	"github.com/nebras-ai/nebras/model"
 	"github.com/nebras-ai/nebras/serving/batcher"
 	"github.com/nebras-ai/nebras/serving/openai"
@@ -420,7 +421,7 @@ func TestChatClientDisconnect(t *testing.T) {
 	for _, stream := range []bool{false, true} {
 		t.Run("stream="+strconv.FormatBool(stream), func(t *testing.T) {
 			started, ended, logged := make(chan struct{}), make(chan struct{}), make(chan struct{})
-			logs := &syncBuffer{}
+			logs := &syncbuf.Buffer{}
 			logger := slog.New(notifyHandler{Handler: slog.NewJSONHandler(logs, nil), msg: "request", ch: logged})
 			s := newServer(t, newFake(blocking(started, ended)), Options{Logger: logger})
 			ts := httptest.NewServer(s.Handler())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nebras-ai/nebras/internal/syncbuf"
 	"github.com/nebras-ai/nebras/serving/batcher"
 	"github.com/nebras-ai/nebras/serving/openai"
 )
@@ -109,33 +110,15 @@ func failing(err error) func(context.Context, batcher.Request) (*batcher.Stream,
 	return func(context.Context, batcher.Request) (*batcher.Stream, error) { return nil, err }
 }
 
-// syncBuffer is a log sink tests may read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type testServer struct {
 	*Server
 	reg  *prometheus.Registry
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 }
 
 func newServer(t testing.TB, b Backend, opt Options) *testServer {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.NewJSONHandler(logs, nil))
 	}

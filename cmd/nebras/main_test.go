@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/nebras-ai/nebras/internal/syncbuf"
 	"github.com/nebras-ai/nebras/pipelines/dataset"
 )
 
@@ -18,29 +18,11 @@ func run(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	// Commands that serve log from many goroutines while printing, as
 	// they may to a terminal; a plain bytes.Buffer would race.
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	root := newRootCmd(&stdout, &stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	return stdout.String(), stderr.String(), err
-}
-
-// syncBuffer is a bytes.Buffer a running command writes while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func TestGeneratePrepareSummary(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/nebras-ai/nebras/internal/syncbuf"
 )
 
 func tinyModel(t *testing.T) string {
@@ -29,7 +31,7 @@ func TestServeCommand(t *testing.T) {
 	dir := tinyModel(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr syncbuf.Buffer
 	root := newRootCmd(&stdout, &stderr)
 	root.SetArgs([]string{"serve", "--model", dir, "--addr", "127.0.0.1:0", "--default-max-tokens", "6", "--log-format", "json"})
 	done := make(chan error, 1)
