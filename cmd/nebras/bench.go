@@ -218,7 +218,7 @@ before and after.`,
 		},
 	}
 	fs := cmd.Flags()
-	f.register(fs)
+	f.register(fs, 32)
 	fs.StringVar(&url, "url", "", "bench a server already running on this machine (loopback only) instead of starting one")
 	fs.StringVar(&levels, "concurrency", "1,8,32", "comma-separated concurrency levels")
 	fs.IntVar(&perLevel, "requests", 0, "requests per level (0: 4 × concurrency, at least 16)")
@@ -229,9 +229,6 @@ before and after.`,
 	fs.StringVar(&out, "out", "", "also write the report as JSON to this file")
 	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	_ = fs.MarkHidden("alias")
-	fs.Lookup("max-batch").DefValue = "32"
-	_ = fs.Set("max-batch", "32")
-	fs.Lookup("max-batch").Changed = false
 	return cmd
 }
 

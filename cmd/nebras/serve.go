@@ -40,14 +40,16 @@ type serveFlags struct {
 	shutdown     time.Duration
 }
 
-func (f *serveFlags) register(fs *pflag.FlagSet) {
+// register adds the flags; maxBatch is --max-batch's default (a server's
+// and a load test's differ).
+func (f *serveFlags) register(fs *pflag.FlagSet, maxBatch int) {
 	fs.StringVar(&f.modelDir, "model", "", "serve the model in this directory (Hugging Face layout with tokenizer files)")
 	fs.StringVar(&f.registryModel, "registry-model", "", "serve the version of this registered model that --alias points at, and follow the alias as it moves")
 	fs.StringVar(&f.alias, "alias", "production", "registry alias to serve with --registry-model")
 	fs.StringVar(&f.cacheDir, "cache-dir", "", "where registry versions are downloaded (default: the user cache directory)")
 	f.tf.register(fs)
 	fs.DurationVar(&f.poll, "poll-interval", 30*time.Second, "how often to check the registry (or the --model directory) for a new model")
-	fs.IntVar(&f.maxBatch, "max-batch", 8, "most requests decoded together (continuous batching); 1 decodes one at a time")
+	fs.IntVar(&f.maxBatch, "max-batch", maxBatch, "most requests decoded together (continuous batching); 1 decodes one at a time")
 	fs.IntVar(&f.queueSize, "queue-size", 64, "most requests waiting for a batch slot; more are refused with 429")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads for the model (0: every core)")
 	fs.DurationVar(&f.drainTimeout, "drain-timeout", 5*time.Minute, "how long a replaced model may finish its requests")
@@ -226,7 +228,7 @@ requests finish within --shutdown-timeout.`,
 		},
 	}
 	fs := cmd.Flags()
-	f.register(fs)
+	f.register(fs, 8)
 	fs.StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on (HOST:PORT; port 0 picks a free one)")
 	return cmd
 }
