@@ -45,29 +45,12 @@ error.`,
 			if err := orchestrate.CheckForce(force); err != nil {
 				return usageError{err}
 			}
-			var cfg *orchestrate.Config
-			var err error
-			if file != "" {
-				cfg, err = orchestrate.LoadConfig(file)
-			} else {
-				cfg, err = orchestrate.DefaultConfig()
-			}
+			cfg, err := pipelineConfig(cmd, file, workDir)
 			if err != nil {
-				return usageError{err}
+				return err
 			}
-			if cmd.Flags().Changed("work-dir") {
-				if workDir == "" {
-					return usageError{errors.New("--work-dir is empty")}
-				}
-				cfg.WorkDir = workDir
-			}
-			opt := orchestrate.Options{Log: a.log, Force: force}
-			if !quiet {
-				opt.Progress = a.stderr
-				if f, ok := a.stderr.(*os.File); ok {
-					opt.Terminal = training.IsTerminal(f)
-				}
-			}
+			opt := a.pipelineOptions(quiet)
+			opt.Force = force
 			sum, err := orchestrate.Run(cmd.Context(), cfg, opt)
 			if sum != nil {
 				if werr := sum.Write(a.stdout); werr != nil && err == nil {
@@ -84,4 +67,40 @@ error.`,
 	f.StringVar(&workDir, "work-dir", "", "work directory (overrides work_dir in the config)")
 	f.BoolVar(&quiet, "quiet", false, "no training progress display")
 	return cmd
+}
+
+// pipelineConfig reads --config over the embedded defaults (the defaults
+// alone without it) and applies --work-dir: nebras run, retrain and watch
+// share it. Its errors are usage errors.
+func pipelineConfig(cmd *cobra.Command, file, workDir string) (*orchestrate.Config, error) {
+	var cfg *orchestrate.Config
+	var err error
+	if file != "" {
+		cfg, err = orchestrate.LoadConfig(file)
+	} else {
+		cfg, err = orchestrate.DefaultConfig()
+	}
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if cmd.Flags().Changed("work-dir") {
+		if workDir == "" {
+			return nil, usageError{errors.New("--work-dir is empty")}
+		}
+		cfg.WorkDir = workDir
+	}
+	return cfg, nil
+}
+
+// pipelineOptions logs to the command's logger and, unless quiet, shows
+// training's progress on standard error.
+func (a *app) pipelineOptions(quiet bool) orchestrate.Options {
+	opt := orchestrate.Options{Log: a.log}
+	if !quiet {
+		opt.Progress = a.stderr
+		if f, ok := a.stderr.(*os.File); ok {
+			opt.Terminal = training.IsTerminal(f)
+		}
+	}
+	return opt
 }

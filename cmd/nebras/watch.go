@@ -3,14 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nebras-ai/nebras/continual"
 	"github.com/nebras-ai/nebras/orchestrate"
-	"github.com/nebras-ai/nebras/training"
 )
 
 // cycleFlags are the flags retrain and watch share.
@@ -50,29 +48,11 @@ func (f *cycleFlags) resolve(cmd *cobra.Command, a *app) (*orchestrate.Config, c
 	if err := opt.Validate(); err != nil {
 		return nil, opt, usageError{err}
 	}
-	var cfg *orchestrate.Config
-	var err error
-	if f.file != "" {
-		cfg, err = orchestrate.LoadConfig(f.file)
-	} else {
-		cfg, err = orchestrate.DefaultConfig()
-	}
+	cfg, err := pipelineConfig(cmd, f.file, f.workDir)
 	if err != nil {
-		return nil, opt, usageError{err}
+		return nil, opt, err
 	}
-	if cmd.Flags().Changed("work-dir") {
-		if f.workDir == "" {
-			return nil, opt, usageError{errors.New("--work-dir is empty")}
-		}
-		cfg.WorkDir = f.workDir
-	}
-	opt.Run = orchestrate.Options{Log: a.log}
-	if !f.quiet {
-		opt.Run.Progress = a.stderr
-		if file, ok := a.stderr.(*os.File); ok {
-			opt.Run.Terminal = training.IsTerminal(file)
-		}
-	}
+	opt.Run = a.pipelineOptions(f.quiet)
 	return cfg, opt, nil
 }
 
