@@ -29,6 +29,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -215,14 +216,20 @@ func (c *cycle) run(ctx context.Context) (*Result, error) {
 		res.Skipped = fmt.Sprintf("no new partitions under %s", c.opt.InputRoot)
 		return res, nil
 	}
+	// Each partition's conversations are counted once: the state records
+	// them per partition, the threshold applies to their union.
 	var newFiles []string
+	ids := map[string]bool{}
+	perPartition := make(map[string]int, len(fresh))
 	for _, p := range fresh {
 		res.NewPartitions = append(res.NewPartitions, p.Name)
 		newFiles = append(newFiles, p.Files...)
-	}
-	ids, err := countConversations(newFiles)
-	if err != nil {
-		return nil, err
+		n, err := countConversations(p.Files)
+		if err != nil {
+			return nil, err
+		}
+		perPartition[p.Name] = len(n)
+		maps.Copy(ids, n)
 	}
 	res.NewConversations = len(ids)
 	if len(ids) == 0 || len(ids) < c.opt.MinNewConversations {
@@ -327,11 +334,7 @@ func (c *cycle) run(ctx context.Context) (*Result, error) {
 	}
 	blessed := sum.Blessed != nil && *sum.Blessed
 	for _, p := range fresh {
-		n, err := countConversations(p.Files)
-		if err != nil {
-			return res, err
-		}
-		st.Partitions[p.Name] = Consumed{SHA256: p.SHA256, Conversations: len(n), Cycle: pend.Cycle,
+		st.Partitions[p.Name] = Consumed{SHA256: p.SHA256, Conversations: perPartition[p.Name], Cycle: pend.Cycle,
 			Version: sum.Candidate, Outcome: sum.Promotion}
 	}
 	st.LastCycle = pend.Cycle
